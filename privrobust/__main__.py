@@ -1,0 +1,5 @@
+import sys
+
+from privrobust.cli import main
+
+sys.exit(main())
