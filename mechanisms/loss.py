@@ -92,6 +92,17 @@ class BaseLoss:
         """log E_{G0}[e^{kT}] for real k (E_{G0}[e^T] = 1)."""
         raise NotImplementedError
 
+    @property
+    def effective_support(self) -> tuple[float, float]:
+        """A finite interval holding all but a negligible (< e^{-700}) part of the continuous mass under both
+        G0 and G1; the mass outside it is still accounted for exactly through cont_log_cdf/cont_log_sf."""
+        return self.cont_support
+
+    @property
+    def scale(self) -> float:
+        """A length in t over which the continuous density and the loss maps vary by O(1) (for quadrature)."""
+        return 1.0
+
     def quadrature(self, alpha: float):
         """Nodes t and log weights (G0 density times rule weight) integrating the continuous part against
         functions growing up to e^{(alpha + 1) t}; empty when there is no continuous part."""
@@ -144,6 +155,14 @@ class GaussianLoss(BaseLoss):
     def log_mgf0(self, k):
         k = np.asarray(k, dtype=float)
         return 0.5 * k * (k - 1.0) * self.mu ** 2
+
+    @property
+    def effective_support(self):
+        return (-0.5 * self.mu ** 2 - 40 * self.mu, 0.5 * self.mu ** 2 + 40 * self.mu)
+
+    @property
+    def scale(self) -> float:
+        return min(self.mu, 1.0)
 
     def quadrature(self, alpha: float):
         # e^{kt} G0 is N(-mu^2/2 + k mu^2, mu^2): cover tilts 0..alpha+1 with 40 standard deviations each side

@@ -59,8 +59,9 @@ def log_rdp_integrand(loss, alpha: float):
     a1 = alpha - 1.0
     out = np.full(d.shape, NEG_INF)
     ad = np.abs(d)
-    series = (ad < 1e-2) & (a1 * ad < 1e-2)
-    big = ~series & (a1 * ad >= 1e-2)
+    with np.errstate(over="ignore", invalid="ignore"):
+        series = (ad < 1e-2) & (a1 * ad < 1e-2)
+        big = ~series & (a1 * ad >= 1e-2)
     mid = ~series & ~big
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if series.any():
@@ -144,11 +145,11 @@ class PrivacyLossPair:
             den = (p - r) - r * em                  # p - r e^L
             t = np.log(np.abs(num)) - np.log(np.abs(den))
             t = np.where(np.isinf(loss) & (loss > 0) & (r == 0), loss, t)
-        lo, hi = self.loss(np.array([-np.inf, np.inf]))
-        low_end, high_end = (-np.inf, np.inf) if self.increasing else (np.inf, -np.inf)
-        t = np.where(loss <= min(lo, hi), low_end if self.increasing else high_end, t)
-        t = np.where(loss >= max(lo, hi), high_end if self.increasing else low_end, t)
-        return t
+        lo, hi = self.loss_range
+        # beyond the range: the end of the t axis where L attains that extreme
+        t_at_min, t_at_max = (-np.inf, np.inf) if self.increasing else (np.inf, -np.inf)
+        t = np.where(loss <= lo, t_at_min, t)
+        return np.where(loss >= hi, t_at_max, t)
 
     # --- laws of L under P and Q -----------------------------------------------------------------------
     def _mix(self, side: str) -> float:
@@ -177,6 +178,14 @@ class PrivacyLossPair:
         t = self.base.atoms_t
         m0, m1 = self.base.atoms_log_mass(0), self.base.atoms_log_mass(1)
         return self.loss(t), _log_mix(m0, m1, self.p), _log_mix(m0, m1, self.r)
+
+    def loss_nodes(self, max_tilt: float):
+        """The law of L under P as weighted points: (losses, log weights), a quadrature rule for the
+        continuous part (exact for the atoms) accurate for integrands growing up to e^{max_tilt L}."""
+        t, log_w = self.base.quadrature(max(max_tilt, 1.0))
+        a_loss, a_logp, _ = self.atoms()
+        return (np.concatenate([self.loss(t), a_loss]),
+                np.concatenate([log_w + _log_linear(t, self.p), a_logp]))
 
     def log_density_t(self, t, side: str):
         """log density in t of the continuous part of P (or Q): ((1-m) + m e^t) g0(t)."""
@@ -236,7 +245,8 @@ class PrivacyLossPair:
         k = np.arange(2, alpha + 1, dtype=float)
         log_binom = special.gammaln(alpha + 1) - special.gammaln(k + 1) - special.gammaln(alpha - k + 1)
         with np.errstate(divide="ignore"):
-            log_excess = np.log(np.expm1(self.base.log_mgf0(k)))
+            log_mgf = self.base.log_mgf0(k)
+            log_excess = log_mgf + np.log(-np.expm1(-log_mgf))   # log(e^x - 1) without overflow
         log_am1 = special.logsumexp(log_binom + (alpha - k) * math.log1p(-self.p) + k * math.log(self.p)
                                     + log_excess)
         return float(np.logaddexp(0.0, log_am1)) / (alpha - 1)
