@@ -1,2 +1,25 @@
-"""privrobust: private and robust machine learning from one mathematics (public facade)."""
+"""privrobust: private and robust machine learning from one mathematics (public facade).
+
+Importing this package never loads torch; the names below come from mechanisms/ and bounds/.
+"""
+from __future__ import annotations
+
+from bounds.accountant import EpsilonBracket, epsilon_bracket
+from bounds.calibrate import calibrate_noise, calibrate_sample_rate, calibrate_steps
+from bounds.gdp import clt_epsilon
+from bounds.rdp import rdp_epsilon
+from bounds.trajectory import epsilon_trajectory
+
 __version__ = "0.1.0"
+
+
+def epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> EpsilonBracket:
+    """Certified ε(δ) bracket of DP-SGD (Poisson sampling at rate q, Gaussian noise multiplier σ, Δ = 1,
+    add/remove adjacency, ``steps`` steps): attributes ``lower <= estimate <= upper`` and ``method``."""
+    from bounds.accountant import dpsgd_epsilon
+
+    return dpsgd_epsilon(noise_multiplier, sample_rate, steps, delta)
+
+
+__all__ = ["EpsilonBracket", "calibrate_noise", "calibrate_sample_rate", "calibrate_steps", "clt_epsilon",
+           "epsilon", "epsilon_bracket", "epsilon_trajectory", "rdp_epsilon", "__version__"]
