@@ -7,6 +7,7 @@ from __future__ import annotations
 from bounds.accountant import EpsilonBracket, epsilon_bracket
 from bounds.calibrate import calibrate_noise, calibrate_sample_rate, calibrate_steps
 from bounds.gdp import clt_epsilon
+from bounds.radius import certified_radius, radii_from_noise, radius_from_noise
 from bounds.rdp import rdp_epsilon
 from bounds.trajectory import epsilon_trajectory
 
@@ -22,4 +23,5 @@ def epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: floa
 
 
 __all__ = ["EpsilonBracket", "calibrate_noise", "calibrate_sample_rate", "calibrate_steps", "clt_epsilon",
-           "epsilon", "epsilon_bracket", "epsilon_trajectory", "rdp_epsilon", "__version__"]
+           "certified_radius", "epsilon", "epsilon_bracket", "epsilon_trajectory", "radii_from_noise",
+           "radius_from_noise", "rdp_epsilon", "__version__"]

@@ -2,4 +2,8 @@
 COMMANDS = {
     "account": ("account", "epsilon of DP-SGD (Poisson-subsampled Gaussian): certified bracket and RDP"),
     "calibrate": ("calibrate", "noise multiplier (or sample rate, or steps) for a target (epsilon, delta)"),
+    "radius": ("radius", "certified robustness radius of every DP route (gdp, renyi, tv, pixeldp; "
+                         "Laplace routes for --norm 1)"),
+    "table": ("table", "write trade-off tables (noise per calibration, certified radius per route) as "
+                       "Markdown, LaTeX, CSV"),
 }
