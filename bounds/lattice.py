@@ -169,7 +169,12 @@ class Spectrum:
             self.spectra.append(sfft.rfft(folded, workers=-1))
 
     def compose(self, powers, lo: int, hi: int, *, pessimistic: bool) -> LatticeMeasure:
-        """prod_k measure_k^{*powers_k} on the window [lo, hi) (hi - lo <= N), normalised."""
+        """prod_k measure_k^{*powers_k} on the window [lo, hi) (hi - lo <= N), normalised.
+
+        The ideal result clamps the composed loss into the window; with ``pessimistic`` the mass above the
+        window goes to +inf instead (an upper-bounding measure), and its untilted size, bounded by the
+        Chernoff tail times the largest tilt weight above the window (lam >= 0), is added to ``inf_mass``.
+        """
         parts = [(m, k) for m, k in zip(self.measures, powers) if k]
         m0 = parts[0][0]
         if any(m.h != m0.h or m.lam != m0.lam for m, _ in parts):
@@ -194,17 +199,6 @@ class Spectrum:
                + rounding_error([float(np.linalg.norm(m.arr)) for m, _ in parts], [k for _, k in parts],
                                 self.nfft))
         return LatticeMeasure(np.clip(out, 0.0, None), lo, m0.h, m0.lam, log_z, err, inf_mass).normalised()
-
-
-def compose(parts, lo: int, hi: int, *, pessimistic: bool) -> LatticeMeasure:
-    """Composition (convolution) of [(LatticeMeasure, power), ...] on the window [lo, hi), normalised.
-
-    The ideal result clamps the composed loss into the window; with ``pessimistic`` the mass above the
-    window goes to +inf instead (an upper-bounding measure), and its untilted size, bounded by the Chernoff
-    tail times the largest tilt weight above the window (lam >= 0), is added to ``inf_mass``.
-    """
-    spectrum = Spectrum([m for m, _ in parts], sfft.next_fast_len(hi - lo, real=True))
-    return spectrum.compose([k for _, k in parts], lo, hi, pessimistic=pessimistic)
 
 
 # ------------------------------------------------------------------------------------------- coarsening

@@ -4,7 +4,7 @@ Importing this package never loads torch; the names below come from mechanisms/ 
 """
 from __future__ import annotations
 
-from bounds.accountant import EpsilonBracket, epsilon_bracket
+from bounds.accountant import EpsilonBracket, dpsgd_epsilon, epsilon_bracket
 from bounds.calibrate import calibrate_noise, calibrate_sample_rate, calibrate_steps
 from bounds.gdp import clt_epsilon
 from bounds.radius import certified_radius, radii_from_noise, radius_from_noise
@@ -17,8 +17,6 @@ __version__ = "0.1.0"
 def epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: float) -> EpsilonBracket:
     """Certified ε(δ) bracket of DP-SGD (Poisson sampling at rate q, Gaussian noise multiplier σ, Δ = 1,
     add/remove adjacency, ``steps`` steps): attributes ``lower <= estimate <= upper`` and ``method``."""
-    from bounds.accountant import dpsgd_epsilon
-
     return dpsgd_epsilon(noise_multiplier, sample_rate, steps, delta)
 
 
