@@ -1,6 +1,7 @@
 """privrobust: private and robust machine learning from one mathematics (public facade).
 
-Importing this package never loads torch; the names below come from mechanisms/ and bounds/.
+Importing this package never loads torch; the names below come from mechanisms/ and bounds/, and the
+torch-backed entry points (verify_onnx) import their package when called.
 """
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ def epsilon(noise_multiplier: float, sample_rate: float, steps: int, delta: floa
     return dpsgd_epsilon(noise_multiplier, sample_rate, steps, delta)
 
 
+def verify_onnx(onnx_path, vnnlib_path, *, method: str = "auto", timeout: float = 120.0):
+    """Decide a VNN-COMP instance (ONNX network, VNNLIB property): a ``verify.VerificationResult`` with status
+    "holds", "violated" (with a counterexample re-checked on the network) or "unknown" (see verify.runner)."""
+    from verify.runner import verify_onnx as run
+
+    return run(onnx_path, vnnlib_path, method=method, timeout=timeout)
+
+
 __all__ = ["EpsilonBracket", "calibrate_noise", "calibrate_sample_rate", "calibrate_steps", "clt_epsilon",
            "certified_radius", "epsilon", "epsilon_bracket", "epsilon_trajectory", "radii_from_noise",
-           "radius_from_noise", "rdp_epsilon", "__version__"]
+           "radius_from_noise", "rdp_epsilon", "verify_onnx", "__version__"]

@@ -6,4 +6,5 @@ COMMANDS = {
                          "Laplace routes for --norm 1)"),
     "table": ("table", "write trade-off tables (noise per calibration, certified radius per route) as "
                        "Markdown, LaTeX, CSV"),
+    "verify": ("verify", "verify an ONNX network against a VNNLIB property (holds / violated / unknown)"),
 }
