@@ -197,11 +197,14 @@ def run_lirpa(args) -> int:
                 subprocess.run([args.lirpa_python, str(LIRPA_SCRIPT), str(tmp / "job.json")], check=True)
                 ref = np.load(tmp / "ref.npz")
                 Ct = torch.from_numpy(C)
-                methods = (("ibp", "IBP"), ("crown", "CROWN")) + ((("alpha-crown", None),) if args.alpha else ())
-                for method, ref_name in methods:
+                # "crown (batch rule)": auto-LiRPA 0.3's batch-wide choice of the neurons CROWN refines.
+                methods = (("ibp", "IBP", False), ("crown", "CROWN", False), ("crown", "CROWN", True)) + \
+                    ((("alpha-crown", None, False),) if args.alpha else ())
+                for method, ref_name, batch_rule in methods:
                     seconds, (lo, up) = best_time(lambda: compute_bounds(
-                        model, x, eps=eps, norm=norm, method=method, C=Ct, x_min=box[0], x_max=box[1]),
-                        args.repeats if ref_name else 1)
+                        model, x, eps=eps, norm=norm, method=method, C=Ct, x_min=box[0], x_max=box[1],
+                        batch_stability=batch_rule), args.repeats if ref_name else 1)
+                    method += " (batch rule)" if batch_rule else ""
                     if ref_name:
                         rl, ru = ref[f"{ref_name}_lower"], ref[f"{ref_name}_upper"]
                         diff = max(np.abs(lo.numpy() - rl).max(), np.abs(up.numpy() - ru).max())

@@ -7,7 +7,11 @@
   else 0) and the upper chord u (x - l) / (u - l); a bound of A f(x) is back-substituted to the input and
   minimised over the perturbation set. Pre-activation bounds of each ReLU layer come from CROWN itself, as
   in auto-LiRPA 0.3: neurons that one interval step from the previous layer's bounds already proves stable
-  keep those interval bounds, the others get CROWN bounds.
+  keep those interval bounds, the others get CROWN bounds. By default stability is decided per example;
+  auto-LiRPA 0.3 decides it for the whole batch (a neuron unstable for any example gets CROWN bounds for
+  every example, even where CROWN is looser than the interval), so its bounds depend on the batch.
+  ``batch_stability=True`` reproduces that rule (WK17a CNN, 100 inputs, l-inf 0.1: 1.1e-14 from
+  auto-LiRPA's numbers with it, 1.1e-2 tighter without).
 - alpha-CROWN (Xu et al. 2021): the lower slopes a in [0, 1] of unstable ReLUs become variables, one per
   (specification row, neuron), for the final bound and for every intermediate layer; they are optimised by
   Adam (20 steps, learning rate 0.5, decay 0.98, as auto-LiRPA) and the best bound of every step is kept,
@@ -29,7 +33,7 @@ from dataclasses import dataclass
 import torch
 
 from mechanisms.validate import choice
-from verify.network import Network, ReluOp, parse_model
+from verify.network import ElementwiseOp, Network, ReluOp, ReshapeOp, parse_model
 from verify.perturbation import InputSet
 
 METHODS = ("ibp", "crown", "alpha-crown")
@@ -135,10 +139,11 @@ def _interval_step(net: Network, start: int, stop: int, lower, upper):
 
 
 def _first_block_bounds(net: Network, stop: int, domain: InputSet):
-    """Exact bounds of the affine block ops[:stop] over the input set (a box: one interval step suffices
-    for a single op; otherwise back-substitution of every neuron, the dual norm for lp balls)."""
-    if domain.norm == math.inf and stop == 1:
-        return _interval_step(net, 0, 1, domain.lower, domain.upper)
+    """Exact bounds of the affine block ops[:stop] over the input set. A box through ops that are all
+    coordinate-wise (scalings, reshapes) but the last: interval steps are exact, since |W D| = |W| |D| for
+    D diagonal; otherwise back-substitution of every neuron (the dual norm for lp balls)."""
+    if domain.norm == math.inf and all(isinstance(op, (ElementwiseOp, ReshapeOp)) for op in net.ops[:stop - 1]):
+        return _interval_step(net, 0, stop, domain.lower, domain.upper)
     rows = torch.arange(math.prod(net.shapes[stop]), device=domain.center.device)
     lower, upper = bound_rows(net, stop, rows, domain, {})
     return lower.reshape(-1, *net.shapes[stop]), upper.reshape(-1, *net.shapes[stop])
@@ -158,11 +163,12 @@ def ibp_relu_bounds(net: Network, domain: InputSet) -> dict:
     return bounds
 
 
-def crown_relu_bounds(net: Network, domain: InputSet, *, intersect: bool = False) -> dict:
+def crown_relu_bounds(net: Network, domain: InputSet, *, intersect: bool = False,
+                      batch_stability: bool = False) -> dict:
     """CROWN bounds of every ReLU's input (auto-LiRPA 0.3: interval-stable neurons keep interval bounds).
 
     With ``intersect`` every bound is the tighter of CROWN and the interval step (CROWN ∩ IBP): still
-    sound, never looser, but no longer auto-LiRPA's numbers.
+    sound, never looser, but no longer auto-LiRPA's numbers. ``batch_stability``: see the module docstring.
     """
     relus = net.relu_indices
     bounds, relax = {}, {}
@@ -171,7 +177,7 @@ def crown_relu_bounds(net: Network, domain: InputSet, *, intersect: bool = False
             bounds[cur] = _first_block_bounds(net, cur, domain)
         else:
             ref_l, ref_u = _interval_step(net, relus[k - 1], cur, *bounds[relus[k - 1]])
-            bounds[cur] = _refine(net, cur, domain, relax, ref_l, ref_u, intersect)
+            bounds[cur] = _refine(net, cur, domain, relax, ref_l, ref_u, intersect, batch_stability=batch_stability)
         relax[cur] = relu_relaxation(*bounds[cur])
     return bounds
 
@@ -181,15 +187,16 @@ def unstable_rows(lower, upper) -> torch.Tensor:
     return torch.nonzero(((lower < 0) & (upper > 0)).flatten(1).any(0)).flatten()
 
 
-def _refine(net, stop, domain, relax, ref_l, ref_u, intersect, alphas=None):
-    """Replace the bounds of interval-unstable neurons by CROWN bounds (or by the tighter of both)."""
+def _refine(net, stop, domain, relax, ref_l, ref_u, intersect, alphas=None, batch_stability=False):
+    """Replace the bounds of interval-unstable neurons by CROWN bounds (or by the tighter of both); with
+    ``batch_stability`` a neuron unstable for any example of the batch is replaced for all of them."""
     rows = unstable_rows(ref_l, ref_u)
     lower, upper = ref_l.flatten(1).clone(), ref_u.flatten(1).clone()
     if rows.numel():
         crown_l, crown_u = bound_rows(net, stop, rows, domain, relax, alphas)
         if intersect:
             crown_l, crown_u = torch.maximum(crown_l, lower[:, rows]), torch.minimum(crown_u, upper[:, rows])
-        use = (lower[:, rows] < 0) & (upper[:, rows] > 0)
+        use = (lower[:, rows] < 0) & (upper[:, rows] > 0) | batch_stability
         lower[:, rows] = torch.where(use, crown_l, lower[:, rows])
         upper[:, rows] = torch.where(use, crown_u, upper[:, rows])
     return lower.reshape(ref_l.shape), upper.reshape(ref_u.shape)
@@ -286,27 +293,32 @@ def _tighten(net, stop, rows, domain, relax, alphas, best):
     return lower.reshape(best[0].shape), upper.reshape(best[1].shape)
 
 
-def network_bounds(net: Network, domain: InputSet, C: torch.Tensor, method: str, *, intersect: bool = False):
+def network_bounds(net: Network, domain: InputSet, C: torch.Tensor, method: str, *, intersect: bool = False,
+                   batch_stability: bool = False):
     """(lower, upper, relu bounds) of C f(x) by ``method``; the core of compute_bounds."""
     if method == "ibp":
         relu_bounds = ibp_relu_bounds(net, domain)
         return (*ibp_spec_bounds(net, domain, C, relu_bounds), relu_bounds)
-    relu_bounds = crown_relu_bounds(net, domain, intersect=intersect)
+    relu_bounds = crown_relu_bounds(net, domain, intersect=intersect, batch_stability=batch_stability)
     if method == "crown":
         return (*spec_bounds(net, domain, C, relu_bounds), relu_bounds)
     return alpha_crown(net, domain, C, relu_bounds)
 
 
 def compute_bounds(model, x, *, eps, norm=math.inf, method="crown", C=None, x_min=None, x_max=None,
-                   dtype=torch.float64):
+                   dtype=torch.float64, batch_stability: bool = False):
     """Lower and upper bounds [N, m] of C f(x') over x' in the perturbation set of each example x[n].
 
     model: nn.Sequential (see verify.network for the layers); x: [N, *input shape] on any device.
     eps: radius (a float, or for norm=inf a tensor of per-coordinate half-widths, i.e. a box);
     norm: inf, 2 or 1; x_min, x_max: optional box the set is intersected with (floats or tensors).
     method: "ibp", "crown" or "alpha-crown"; C: [m, outputs] or [N, m, outputs] (default: the identity,
-    m = outputs). Computed in ``dtype`` (float64 by default) on x's device.
+    m = outputs). Computed in ``dtype`` (float64 by default) on x's device. batch_stability=True decides
+    which intermediate neurons get CROWN bounds for the whole batch, as auto-LiRPA 0.3 does (looser, and
+    batch-dependent; for comparisons with it).
     """
+    if not isinstance(batch_stability, bool):
+        raise TypeError(f"batch_stability must be a bool, got {type(batch_stability).__name__}")
     method = choice("method", method, METHODS)
     if not torch.is_tensor(x) or x.dim() < 2:
         raise TypeError("x must be a tensor of shape [N, *input shape]")
@@ -315,6 +327,6 @@ def compute_bounds(model, x, *, eps, norm=math.inf, method="crown", C=None, x_mi
         net = parse_model(model, x.shape[1:], dtype=dtype, device=x.device)
         domain = InputSet.build(x, eps, norm, x_min, x_max)
         spec = _spec_matrix(C, x.shape[0], net, x)
-        lower, upper, _ = network_bounds(net, domain, spec, method)
+        lower, upper, _ = network_bounds(net, domain, spec, method, batch_stability=batch_stability)
     return lower, upper
 

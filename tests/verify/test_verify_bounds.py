@@ -6,7 +6,7 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 from torch import nn
-from verify_reference import mlp_weights, numpy_crown
+from verify_reference import SHARED, load_wk17a, mlp_weights, numpy_crown
 
 from mechanisms.noise_layers import NoiseLayer
 from verify import Normalize, compute_bounds
@@ -58,8 +58,8 @@ def sample_set(x, eps, norm, x_min, x_max, n, gen):
 
 
 @given(seed=st.integers(0, 10_000), norm=st.sampled_from(NORMS), method=st.sampled_from(METHODS),
-       boxed=st.booleans(), conv=st.booleans(), eps=st.floats(0.01, 0.5))
-def test_sampled_points_never_leave_the_bounds(seed, norm, method, boxed, conv, eps):
+       boxed=st.booleans(), conv=st.booleans(), eps=st.floats(0.01, 0.5), batch_stability=st.booleans())
+def test_sampled_points_never_leave_the_bounds(seed, norm, method, boxed, conv, eps, batch_stability):
     model = cnn(seed) if conv else mlp(seed)
     if conv:
         model[2].running_mean.uniform_(-0.5, 0.5)
@@ -68,7 +68,8 @@ def test_sampled_points_never_leave_the_bounds(seed, norm, method, boxed, conv, 
     shape = (1, 10, 10) if conv else (4,)
     x = torch.rand(2, *shape, generator=gen, dtype=torch.float64)
     x_min, x_max = (0.0, 1.0) if boxed else (None, None)
-    lower, upper = compute_bounds(model, x, eps=eps, norm=norm, method=method, x_min=x_min, x_max=x_max)
+    lower, upper = compute_bounds(model, x, eps=eps, norm=norm, method=method, x_min=x_min, x_max=x_max,
+                                  batch_stability=batch_stability)
     pts = sample_set(x, eps, norm, x_min, x_max, 400, gen)
     with torch.no_grad():
         y = model(pts).reshape(2, 400, -1)
@@ -202,3 +203,22 @@ def test_an_example_bounds_do_not_depend_on_its_batch(method):
         alone = compute_bounds(model, x[n:n + 1], eps=0.08, method=method, x_min=0.0, x_max=1.0)
         torch.testing.assert_close(alone[0], together[0][n:n + 1], rtol=0, atol=1e-9)
         torch.testing.assert_close(alone[1], together[1][n:n + 1], rtol=0, atol=1e-9)
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"needs the benchmark data at {SHARED}")
+def test_batch_stability_rule_couples_the_examples_of_a_batch():
+    """auto-LiRPA 0.3's rule on the trained WK17a CNN: alone, an example gets the per-example bounds; in a
+    batch, neurons unstable for another example get CROWN bounds for it too, which is sound but looser."""
+    model, X, Y = load_wk17a()
+    x = torch.as_tensor(X[16:26], dtype=torch.float64).reshape(-1, 1, 28, 28)  # 19, 24, 25 are coupled
+    kwargs = dict(eps=0.1, x_min=0.0, x_max=1.0)
+    coupled = compute_bounds(model, x, batch_stability=True, **kwargs)
+    per_example = compute_bounds(model, x, **kwargs)
+    alone = compute_bounds(model, x[:1], batch_stability=True, **kwargs)
+    torch.testing.assert_close(alone[0], per_example[0][:1], rtol=0, atol=1e-12)
+    gap = per_example[0] - coupled[0]
+    assert gap.max() > 1e-6
+    y = model(x.float()).double()
+    assert (coupled[0] <= y + 1e-6).all() and (y <= coupled[1] + 1e-6).all()
+    with pytest.raises(TypeError, match="batch_stability must be a bool"):
+        compute_bounds(model, x, batch_stability="yes", **kwargs)

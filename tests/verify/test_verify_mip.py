@@ -7,7 +7,7 @@ import pytest
 import torch
 from scipy.optimize import linprog
 from torch import nn
-from verify_reference import SHARED, exact_min_margin, mlp_weights
+from verify_reference import SHARED, exact_min_margin, load_wk17a, mlp_weights
 
 from verify import minimum_distortion, mip_verify
 
@@ -116,15 +116,6 @@ def test_bad_mip_arguments(kwargs, error):
 def test_label_out_of_range():
     with pytest.raises(ValueError, match=r"label must be in \[0, 2\]"):
         mip_verify(small_net(0), torch.rand(1, 3), 3, eps=0.1)
-
-
-def load_wk17a():
-    model = nn.Sequential(nn.Conv2d(1, 16, 4, stride=2, padding=1), nn.ReLU(),
-                          nn.Conv2d(16, 32, 4, stride=2, padding=1), nn.ReLU(), nn.Flatten(),
-                          nn.Linear(1568, 100), nn.ReLU(), nn.Linear(100, 10))
-    model.load_state_dict(torch.load(SHARED / "mipverify" / "wk17a_linf0.1.pth", map_location="cpu"))
-    X, Y = np.load(SHARED / "eran" / "X_eran.npy"), np.load(SHARED / "eran" / "y_eran.npy")
-    return model.eval(), X, Y
 
 
 @needs_shared

@@ -96,3 +96,13 @@ def exact_min_margin(layers, x0, eps, label, target, x_min=0.0, x_max=1.0):
         if res.status == 0:
             best = min(best, res.fun + const)
     return best
+
+
+def load_wk17a():
+    """MIPVerify's WK17a CNN (l-inf 0.1 adversarially trained) and the ERAN MNIST test inputs and labels."""
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 16, 4, stride=2, padding=1), torch.nn.ReLU(),
+                                torch.nn.Conv2d(16, 32, 4, stride=2, padding=1), torch.nn.ReLU(), torch.nn.Flatten(),
+                                torch.nn.Linear(1568, 100), torch.nn.ReLU(), torch.nn.Linear(100, 10))
+    model.load_state_dict(torch.load(SHARED / "mipverify" / "wk17a_linf0.1.pth", map_location="cpu"))
+    X, Y = np.load(SHARED / "eran" / "X_eran.npy"), np.load(SHARED / "eran" / "y_eran.npy")
+    return model.eval(), X, Y
