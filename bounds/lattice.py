@@ -79,10 +79,14 @@ class LatticeMeasure:
         missing = [j for j in js if (sign, j) not in cache]
         if missing:
             theta = sign * 2.0 ** (np.array(missing, dtype=float) / 2)
-            x = np.multiply.outer(theta, self.index - self.moments[0])
+            # Only the span between the first and last non-empty cells: there the largest exponent sits at
+            # an end, which carries mass, so the shifted sum is >= that mass and cannot underflow to zero
+            # (log M = -inf would be an unsound tail bound); empty cells outside could overflow 0 * inf.
+            nonzero = np.flatnonzero(self.arr)
+            span = slice(nonzero[0], nonzero[-1] + 1)
+            x = np.multiply.outer(theta, self.index[span] - self.moments[0])
             top = x.max(axis=1)
-            with np.errstate(divide="ignore"):
-                values = top + np.log(np.exp(x - top[:, None]) @ self.arr)
+            values = top + np.log(np.exp(x - top[:, None]) @ self.arr[span])
             cache.update({(sign, j): v for j, v in zip(missing, values)})
         return np.array([cache[(sign, j)] for j in js])
 
