@@ -6,7 +6,8 @@ A learner that is (ε, δ)-DP in one training point is (kε, δ_k)-DP in k point
 randomness (runner-up <= p_B) then survives the insertion or removal of k points when PixelDP's condition
 holds at (kε, δ_k) (Lecuyer et al. 2019, Prop. 1; Ma, Zhu & Hsu 2019), or, tightly for Gaussian learners,
 when kμ < (Φ⁻¹(p_A) - Φ⁻¹(p_B))/2 (the GDP route of bounds/gaussian_radius.py with σ = 1/μ).
-Proof: proofs/group_privacy.py.
+For any cost J in [0, B], E[J(D)] <= e^{kε} E[J(D')] + B δ_k (the expected-cost form, used for accuracy).
+Proofs: proofs/group_privacy.py, proofs/poisoning_group_cost.py.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import math
 from bounds.gaussian_radius import gdp_radius
 from bounds.pixeldp_radius import pixeldp_condition
 from bounds.top_two import top_two
-from mechanisms.validate import integer, positive, probability
+from mechanisms.validate import in_interval, integer, positive, probability
 
 
 def group_privacy(eps, delta, k) -> tuple[float, float]:
@@ -61,3 +62,43 @@ def certified_poisoning_size_gdp(mu, p_a, p_b=None) -> int | float:
     mu = positive("mu", mu)
     radius = gdp_radius(1.0 / mu, p_a, p_b)
     return radius if math.isinf(radius) else max(0, math.ceil(radius) - 1)
+
+
+def expected_cost_bound(eps, delta, k, clean_cost, bound=1.0) -> float:
+    """Upper bound on E[J(D)] for a learner trained on D, k points away from D' with E[J(D')] = clean_cost,
+    for any cost J in [0, B]: min(B, e^{kε} E[J(D')] + B δ (e^{kε} - 1)/(e^ε - 1)) (group privacy integrated
+    over the level sets of J; Ma, Zhu & Hsu 2019, Thm. 2). Proof: proofs/poisoning_group_cost.py."""
+    bound = positive("bound", bound)
+    clean_cost = in_interval("clean_cost", clean_cost, 0.0, bound, low_open=False, high_open=False)
+    if integer("k", k) == 0:
+        return clean_cost
+    eps_k, delta_k = group_privacy(eps, delta, k)
+    if eps_k > 700.0:
+        return bound
+    return min(bound, math.exp(eps_k) * clean_cost + bound * delta_k)
+
+
+def certified_poisoning_size_for_accuracy(eps, delta, clean_accuracy, target_accuracy) -> int | float:
+    """The largest k such that every k changed training points keep the expected accuracy of an (ε, δ)-DP
+    learner >= target_accuracy: 1 - expected_cost_bound(ε, δ, k, 1 - clean_accuracy) >= target (J = 0-1 loss,
+    B = 1); math.inf when the target is 0, or when the clean accuracy is 1 and δ = 0 (the bound stays 0).
+    Proof: proofs/poisoning_group_cost.py."""
+    clean_accuracy = probability("clean_accuracy", clean_accuracy)
+    target_accuracy = probability("target_accuracy", target_accuracy)
+    positive("eps", eps)
+    probability("delta", delta, one=False)
+    if target_accuracy > clean_accuracy:
+        raise ValueError(f"target_accuracy must be <= clean_accuracy = {clean_accuracy!r}, got {target_accuracy!r}")
+    if target_accuracy == 0.0 or (clean_accuracy == 1.0 and delta == 0.0):
+        return math.inf
+
+    def keeps(j: int) -> bool:
+        return 1.0 - expected_cost_bound(eps, delta, j, 1.0 - clean_accuracy) >= target_accuracy
+
+    lo, hi = 0, 1  # keeps(lo); find a failing hi, then bisect
+    while keeps(hi):
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if keeps(mid) else (lo, mid)
+    return lo

@@ -7,4 +7,9 @@ COMMANDS = {
     "table": ("table", "write trade-off tables (noise per calibration, certified radius per route) as "
                        "Markdown, LaTeX, CSV"),
     "verify": ("verify", "verify an ONNX network against a VNNLIB property (holds / violated / unknown)"),
+    "certify": ("certify", "certify a saved model on a test set: randomized smoothing (CERTIFY) or PixelDP, with plots"),
+    "audit": ("audit", "audit a DP claim: epsilon lower bounds (Jagielski et al.; one run, Steinke et al.) and MIA "
+                       "metrics"),
+    "poison": ("poison", "certified poisoning bounds: Steinhardt et al. upper bound (steinhardt), aggregation "
+                         "ensembles (aggregate)"),
 }

@@ -13,7 +13,8 @@ from proofs import proof_modules, run
 
 RADIUS_PROOFS = ("certified_accuracy_correction", "cohen_gdp", "cohen_neyman_pearson", "confidence_bounds",
                  "group_privacy", "laplace_radius", "noise_calibration", "norm_conversion", "pixeldp_condition",
-                 "radius_ordering", "renyi_radius", "sample_size_ceiling", "tv_radius", "uniform_radius")
+                 "radius_ordering", "renyi_radius", "sample_size_ceiling", "tv_radius", "uniform_radius",
+                 "poisoning_group_cost")
 # the modules whose public functions are guarantees (tables.py, top_two.py and safe_rounding.py are plumbing)
 GUARANTEE_MODULES = ("bounds.confidence", "bounds.gaussian_radius", "bounds.group_privacy", "bounds.l1_radius",
                      "bounds.montecarlo", "bounds.noise_calibration", "bounds.pixeldp_radius", "bounds.radius",
