@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from proof_links import resolve
 
 from proofs import proof_modules, run
 
@@ -17,10 +18,7 @@ def test_proof_check_passes(name):
     outcome = run(name)
     assert outcome.ok, outcome.detail
     for target in outcome.theorem.backs:
-        module_name, _, attr = target.partition(".")
-        obj = importlib.import_module(module_name)
-        for part in attr.split("."):
-            obj = getattr(obj, part)           # raises if the backed function was renamed or removed
+        obj = resolve(target)                  # raises if the backed function was renamed or removed
         assert callable(obj) or isinstance(obj, property)
 
 

@@ -4,10 +4,8 @@ file its docstring names).
 
 The checks themselves compare the code with sympy identities and mpmath at >= 30 digits (see each module).
 """
-import importlib
-import inspect
-
 import pytest
+from proof_links import backs, unbacked_public_functions, unnamed_proofs
 
 from proofs import proof_modules, run
 
@@ -19,15 +17,6 @@ RADIUS_PROOFS = ("certified_accuracy_correction", "cohen_gdp", "cohen_neyman_pea
 GUARANTEE_MODULES = ("bounds.confidence", "bounds.gaussian_radius", "bounds.group_privacy", "bounds.l1_radius",
                      "bounds.montecarlo", "bounds.noise_calibration", "bounds.pixeldp_radius", "bounds.radius",
                      "bounds.renyi_radius")
-
-
-def _backs() -> dict[str, set[str]]:
-    """dotted function name -> the proof modules that back it."""
-    backs: dict[str, set[str]] = {}
-    for name in RADIUS_PROOFS:
-        for target in importlib.import_module(f"proofs.{name}").THEOREM.backs:
-            backs.setdefault(target, set()).add(name)
-    return backs
 
 
 def test_every_radius_proof_is_discovered():
@@ -42,19 +31,10 @@ def test_proof_check_passes(name):
 
 
 def test_every_backed_function_exists_and_names_its_proof():
-    for target, proofs in _backs().items():
-        module_name, attr = target.rsplit(".", 1)
-        function = getattr(importlib.import_module(module_name), attr)
-        doc = inspect.getdoc(function) or ""
-        assert any(f"proofs/{p}.py" in doc for p in proofs), f"{target}'s docstring names none of {sorted(proofs)}"
+    assert not unnamed_proofs(backs(RADIUS_PROOFS))
 
 
 @pytest.mark.parametrize("module_name", GUARANTEE_MODULES)
 def test_every_public_guarantee_is_backed_by_a_proof(module_name):
-    module = importlib.import_module(module_name)
-    backed = _backs()
-    public = [name for name, obj in vars(module).items()
-              if inspect.isfunction(obj) and obj.__module__ == module_name and not name.startswith("_")]
-    assert public, f"{module_name} has no public functions"
-    missing = [name for name in public if f"{module_name}.{name}" not in backed]
+    missing = unbacked_public_functions(module_name, backs(RADIUS_PROOFS))
     assert not missing, f"{module_name}: no proof module backs {missing}"
