@@ -8,6 +8,7 @@ COMMANDS = {
                        "Markdown, LaTeX, CSV"),
     "verify": ("verify", "verify an ONNX network against a VNNLIB property (holds / violated / unknown)"),
     "certify": ("certify", "certify a saved model on a test set: randomized smoothing (CERTIFY) or PixelDP, with plots"),
+    "train": ("train", "train a private (DP-SGD) and optionally robust model; certified epsilon bracket"),
     "audit": ("audit", "audit a DP claim: epsilon lower bounds (Jagielski et al.; one run, Steinke et al.) and MIA "
                        "metrics"),
     "poison": ("poison", "certified poisoning bounds: Steinhardt et al. upper bound (steinhardt), aggregation "

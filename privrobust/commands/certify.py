@@ -2,13 +2,8 @@
 or, for a noise-layer network, by PixelDP (Lecuyer et al. 2019); per-example results as they come, then the
 certified-accuracy curve, ACR, App. D bound and plots.
 
-Model file format ("privrobust.model/1"): ``torch.save`` of a dict
-    {"format": "privrobust.model/1",
-     "layers": [[class name, {constructor arguments}], ...],   # an nn.Sequential, layers from LAYERS
-     "state_dict": model.state_dict(),
-     "meta": {"sigma": 0.5, "noise": "gaussian", "dataset": "mnist5k", ...}}   # optional defaults
-written by ``save_model`` and read by ``load_model`` with ``torch.load(weights_only=True)``: no pickled code
-is executed. Command-line options override the "meta" defaults.
+Model file: the "privrobust.model/1" format of verify/model_io.py (``privrobust train`` writes one as
+``model.pt`` in its run directory); command-line options override the file's "meta" defaults.
 
 Output directory: certify.jsonl (one line per example, appended as computed; a rerun with the same
 configuration resumes it, another configuration is refused unless --force), summary.json and
@@ -23,77 +18,11 @@ from pathlib import Path
 
 NAME = "certify"
 HELP = "certify a saved model on a test set: randomized smoothing (CERTIFY) or PixelDP, with plots"
-FORMAT = "privrobust.model/1"
 DATASETS = ("mnist5k", "digits")
 
 
-def _layer_table():
-    from torch import nn
-
-    from mechanisms.noise_layers import NoiseLayer
-
-    return {
-        "Linear": (nn.Linear, lambda m: {"in_features": m.in_features, "out_features": m.out_features,
-                                         "bias": m.bias is not None}),
-        "Conv2d": (nn.Conv2d, lambda m: {"in_channels": m.in_channels, "out_channels": m.out_channels,
-                                         "kernel_size": list(m.kernel_size), "stride": list(m.stride),
-                                         "padding": list(m.padding), "bias": m.bias is not None}),
-        "ReLU": (nn.ReLU, lambda m: {}),
-        "Flatten": (nn.Flatten, lambda m: {"start_dim": m.start_dim, "end_dim": m.end_dim}),
-        "AvgPool2d": (nn.AvgPool2d, lambda m: {"kernel_size": m.kernel_size, "stride": m.stride}),
-        "MaxPool2d": (nn.MaxPool2d, lambda m: {"kernel_size": m.kernel_size, "stride": m.stride}),
-        "BatchNorm2d": (nn.BatchNorm2d, lambda m: {"num_features": m.num_features, "eps": m.eps}),
-        "BatchNorm1d": (nn.BatchNorm1d, lambda m: {"num_features": m.num_features, "eps": m.eps}),
-        "Dropout": (nn.Dropout, lambda m: {"p": m.p}),
-        "NoiseLayer": (NoiseLayer, lambda m: {"scale": m.scale, "distribution": m.distribution}),
-    }
-
-
-def save_model(path, model, **meta) -> Path:
-    """Write an nn.Sequential of LAYERS in the "privrobust.model/1" format (refuses to overwrite)."""
-    import torch
-
-    path = Path(path)
-    if path.exists():
-        raise FileExistsError(f"refusing to overwrite {path}")
-    table = _layer_table()
-    layers = []
-    for module in model:
-        name = type(module).__name__
-        if name not in table or not isinstance(module, table[name][0]):
-            raise TypeError(f"cannot save layer {name}: supported layers are {', '.join(table)}")
-        layers.append([name, table[name][1](module)])
-    torch.save({"format": FORMAT, "layers": layers, "state_dict": model.state_dict(), "meta": meta}, path)
-    return path
-
-
-def load_model(path):
-    """(nn.Sequential in eval mode, meta dict) from a "privrobust.model/1" file (weights_only loading)."""
-    import torch
-    from torch import nn
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"model file {path} does not exist")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError/RuntimeError for other formats
-        raise ValueError(f"{path} is not a {FORMAT} file (saved with weights only): {err}") from err
-    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a {FORMAT} file (see `privrobust certify --help`)")
-    table = _layer_table()
-    layers = []
-    for name, kwargs in saved["layers"]:
-        if name not in table:
-            raise ValueError(f"{path}: unknown layer {name!r}")
-        layers.append(table[name][0](**kwargs))
-    model = nn.Sequential(*layers)
-    model.load_state_dict(saved["state_dict"])
-    return model.eval(), dict(saved.get("meta", {}))
-
-
 def add_arguments(parser) -> None:
-    parser.add_argument("model", help=f"model file ({FORMAT}; see the module doc)")
+    parser.add_argument("model", help="model file (privrobust.model/1, e.g. the model.pt of `privrobust train`)")
     parser.add_argument("--dataset", choices=DATASETS, help="test set (default: the model's meta)")
     parser.add_argument("--method", choices=("smoothing", "pixeldp"), default="smoothing")
     parser.add_argument("--sigma", type=float, help="smoothing noise scale (default: the model's meta)")
@@ -167,6 +96,7 @@ def run(args) -> int:
     from training.data import load_dataset
     from verify.certified_accuracy import (ResultsFile, accuracy_curve, certified_accuracy,
                                            plot_certified_accuracy)
+    from verify.model_io import load_model
 
     model, meta = load_model(args.model)
     model.to(args.device)
