@@ -236,22 +236,39 @@ def _conv_weight_piece(module, a, g, batch) -> _Piece:
     """Conv2d weight: the ghost/materialised choice of ``_weight_piece`` on unfolded patches, except where
     materialising is cheaper and a grouped convolution (one group per row; Rochette et al. 2019) computes the
     per-example gradients faster than the unfold on this machine (timed once per layer, then remembered)."""
-    cols = F.unfold(a, module.kernel_size, module.dilation, module.padding, module.stride)
+    cols = _unfold(a, module)
     t, d, p = cols.shape[2] * (a.shape[0] // batch), cols.shape[1], g.shape[1]
     if d * p > t * (d + p) or _CONV_ROUTE.get(module) == "unfold":
         return _weight_piece(_rows(cols, batch), _rows(g.flatten(2), batch), module.weight.shape)
     if module in _CONV_ROUTE:
         return _materialised(_grouped_conv_grads(module, a, g, batch))
-    start = time.perf_counter()
+    start = _clock(a)
     grads = _grouped_conv_grads(module, a, g, batch)
-    middle = time.perf_counter()
+    middle = _clock(a)
     piece = _weight_piece(_rows(cols, batch), _rows(g.flatten(2), batch), module.weight.shape)
-    _CONV_ROUTE[module] = "grouped" if middle - start < time.perf_counter() - middle else "unfold"
+    _CONV_ROUTE[module] = "grouped" if middle - start < _clock(a) - middle else "unfold"
     return _materialised(grads) if _CONV_ROUTE[module] == "grouped" else piece
 
 
 #: per Conv2d layer, the faster way to materialise its per-example weight gradients
 _CONV_ROUTE: "weakref.WeakKeyDictionary[nn.Conv2d, str]" = weakref.WeakKeyDictionary()
+
+
+def _clock(t: torch.Tensor) -> float:
+    """Wall time once the work queued on ``t``'s device is done."""
+    if t.is_cuda:
+        torch.cuda.synchronize(t.device)
+    return time.perf_counter()
+
+
+def _unfold(a: torch.Tensor, module: nn.Conv2d) -> torch.Tensor:
+    """F.unfold(a, ...) of the layer's patches [R, C kh kw, L], taken as a strided view of the padded input
+    and copied once: CUDA's im2col launches one kernel per row, which dominated the step on a GPU."""
+    (kh, kw), (sh, sw), (dh, dw), (ph, pw) = module.kernel_size, module.stride, module.dilation, module.padding
+    windows = F.pad(a, (pw, pw, ph, ph)).unfold(2, dh * (kh - 1) + 1, sh).unfold(3, dw * (kw - 1) + 1, sw)
+    patches = windows[..., ::dh, ::dw]                                  # [R, C, oh, ow, kh, kw]
+    rows, channels, oh, ow = patches.shape[:4]
+    return patches.permute(0, 1, 4, 5, 2, 3).reshape(rows, channels * kh * kw, oh * ow)
 
 
 def _rows(cols: torch.Tensor, batch: int) -> torch.Tensor:

@@ -1,6 +1,7 @@
 """Per-example clipped sums against a Python loop over single examples (training/per_sample.py)."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from training.models import MLP, LeNet, SampleConvNet, TanhCNN, reject_batchnorm, replace_batchnorm
@@ -89,3 +90,14 @@ def test_ghost_refuses_what_it_cannot_do():
 def test_bad_arguments(kwargs, error):
     with pytest.raises(error, match="clip_norm|per_sample"):
         clipped_grad_sum(MLP(4, (2,)), torch.rand(2, 1, 1, 2, 2), torch.tensor([0, 1]), **kwargs)
+
+
+@pytest.mark.parametrize("kernel, stride, dilation, padding", [(8, 2, 1, 3), (4, 2, 1, 0), (3, 1, 2, 1),
+                                                               ((3, 5), (2, 1), (1, 2), (2, 0))])
+def test_strided_patches_equal_torch_unfold(kernel, stride, dilation, padding):
+    from training.per_sample import _unfold
+
+    torch.manual_seed(0)
+    conv = nn.Conv2d(3, 4, kernel, stride, padding, dilation=dilation)
+    a = torch.randn(5, 3, 17, 19)
+    assert torch.equal(_unfold(a, conv), F.unfold(a, conv.kernel_size, conv.dilation, conv.padding, conv.stride))
