@@ -4,8 +4,9 @@ PGD adversarial training, PixelDP noise-layer networks, and their private-and-ro
 
 Torch-backed. The main entries: ``train_dpsgd`` (a whole private run), ``DPSGD`` (one private step),
 ``train_with_recipe`` (the default network and hyper-parameters per dataset and ε, optionally with noise
-augmentation or adversarial views), ``train_robust`` (non-private robust training).
+augmentation or adversarial views), ``train_robust`` (non-private robust training), ``audit_dpsgd`` (an empirical ε lower bound of a DP-SGD run).
 """
+from training.audit import audit_dpsgd
 from training.data import Dataset, load_dataset
 from training.dpsgd import DPSGD, StepStats
 from training.loop import DPConfig, EpochRecord, TrainResult, accuracy, train_dpsgd
@@ -18,7 +19,7 @@ from training.robust import RobustConfig, RobustResult, consistency, train_robus
 from training.views import Adversarial, Views
 
 __all__ = [
-    "Dataset", "load_dataset", "DPSGD", "StepStats", "DPConfig", "EpochRecord", "TrainResult", "accuracy",
+    "audit_dpsgd", "Dataset", "load_dataset", "DPSGD", "StepStats", "DPConfig", "EpochRecord", "TrainResult", "accuracy",
     "train_dpsgd", "LeNet", "MLP", "SampleConvNet", "TanhCNN", "reject_batchnorm", "replace_batchnorm",
     "ClippedBatch", "clipped_grad_sum", "PixelDPSpec", "after_first_layer", "pixeldp_network", "sensitivity",
     "PrivacyPlan",
