@@ -23,7 +23,7 @@ from mechanisms.validate import integer, positive, probability
 #: relative floating-point tolerance of the exact path's root (brentq at 1e-14 plus δ's rounding)
 EXACT_RTOL = 1e-12
 #: grid multiplier of the coarse first pass over a direction
-COARSE = 4.0
+COARSE = 8.0
 
 
 @dataclass(frozen=True)

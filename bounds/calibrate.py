@@ -4,8 +4,12 @@ The noise multiplier σ is the smallest, the sample rate q and the number of ste
 certified upper bound (bounds/accountant.py) is at most the target; ε is monotone in each (decreasing in σ,
 increasing in q and T), so a bracket [unsafe, safe] is shrunk by the Illinois variant of regula falsi
 (Dowell & Jarratt 1971) and the *safe* end returned. A first pass at coarse resolution finds the
-neighbourhood cheaply; the second, at full resolution, certifies the answer. The start comes from the CLT
-μ-GDP approximation (bounds/gdp.py), which only steers the search.
+neighbourhood cheaply; the second, at full resolution, certifies the answer: one full-resolution value at
+the coarse answer and the coarse slope predict where the full-resolution bound crosses the target, and the
+bracket is sought from there in steps of the final tolerance, so that it usually takes three evaluations.
+No value is computed twice. The start comes from the CLT μ-GDP approximation (bounds/gdp.py); it and the
+prediction only steer the search: whatever they are, the answer is the safe end of a bracket whose ends
+were both evaluated at full resolution.
 """
 from __future__ import annotations
 
@@ -23,8 +27,8 @@ COARSE = Resolution(grid=0.08)
 
 
 def _shrink(excess: Callable[[float], float], safe: float, unsafe: float, rtol: float,
-            whole: bool) -> float:
-    """Safe end of [unsafe, safe] after shrinking it to relative width rtol (or to neighbours if whole)."""
+            whole: bool) -> tuple[float, float]:
+    """(safe, unsafe) after shrinking [unsafe, safe] to relative width rtol (or to neighbours if whole)."""
     f_safe, f_unsafe = excess(safe), excess(unsafe)
     side = 0
     while abs(safe - unsafe) > (1.0 if whole else rtol * abs(safe)):
@@ -45,7 +49,7 @@ def _shrink(excess: Callable[[float], float], safe: float, unsafe: float, rtol: 
             unsafe, f_unsafe = x, fx
             f_safe = f_safe / 2 if side == 1 else f_safe
             side = 1
-    return safe
+    return safe, unsafe
 
 
 def _bracket(excess: Callable[[float], float], start: float, step: float, safer: float,
@@ -69,14 +73,22 @@ def _bracket(excess: Callable[[float], float], start: float, step: float, safer:
         x, fx, factor = y, fy, factor ** 2
 
 
+def _memo(f: Callable[[float], float]) -> Callable[[float], float]:
+    values: dict[float, float] = {}
+    return lambda x: values[x] if x in values else values.setdefault(x, f(x))
+
+
 def _calibrate(excess_at: Callable[[float, Resolution], float], start: float, safer: float,
                limit: tuple[float, float], whole: bool) -> float:
     coarse_rtol = 1e-3
-    safe, unsafe = _bracket(lambda x: excess_at(x, COARSE), start, 0.05, safer, limit, whole)
-    guess = _shrink(lambda x: excess_at(x, COARSE), safe, unsafe, coarse_rtol, whole)
-    fine = Resolution()
-    safe, unsafe = _bracket(lambda x: excess_at(x, fine), guess, 2 * coarse_rtol, safer, limit, whole)
-    return _shrink(lambda x: excess_at(x, fine), safe, unsafe, RTOL, whole)
+    coarse, fine = _memo(lambda x: excess_at(x, COARSE)), _memo(lambda x: excess_at(x, Resolution()))
+    safe, unsafe = _bracket(coarse, start, 0.05, safer, limit, whole)
+    safe, unsafe = _shrink(coarse, safe, unsafe, coarse_rtol, whole)
+    slope = (coarse(safe) - coarse(unsafe)) / (safe - unsafe)
+    guess = safe - fine(safe) / slope if slope * safer < 0 else safe   # the excess falls towards safety
+    guess = min(max(round(guess) if whole else guess, limit[0]), limit[1])
+    safe, unsafe = _bracket(fine, guess, 0.9 * RTOL, safer, limit, whole)
+    return _shrink(fine, safe, unsafe, RTOL, whole)[0]
 
 
 def _clt_sigma(epsilon: float, delta: float, q: float, steps: int) -> float:

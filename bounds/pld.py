@@ -24,7 +24,7 @@ import numpy as np
 from scipy import fft as sfft
 
 from bounds.lattice import LatticeMeasure, Spectrum, coarsen_round, coarsen_up, window
-from bounds.pld_discretize import lower_step, upper_step
+from bounds.pld_discretize import dots, lower_step, upper_step
 from bounds.saddle import StepCumulants, minimal_tilt, saddle_tilt
 
 #: window tails: tilted, normalised mass allowed outside a composition window on each side
@@ -199,8 +199,9 @@ def direction_bracket(components, delta: float, res: Resolution = Resolution(),
         hi_loss = min(hi_loss, _untilted_cutoff(pair, CUTOFF_FRACTION * delta / total_steps, hi_loss / 8))
         lo_loss = max(lo_loss, pair.loss_range[0])
         i_lo, i_hi = math.floor(lo_loss / h) - 1, math.ceil(hi_loss / h) + 1
-        p_law, q_law = lower_step(pair, h, i_lo, i_hi, lam)
-        unit = Laws(upper_step(pair, h, i_lo, i_hi, lam), p_law, q_law)
+        grid = dots(pair, h, i_lo, i_hi, lam)
+        p_law, q_law = lower_step(pair, h, grid, lam)
+        unit = Laws(upper_step(pair, h, grid, lam), p_law, q_law)
         laws.append(_power(unit, n, sd, res))
     if len(laws) > 1:
         h = max(law.h for law in laws)

@@ -13,6 +13,14 @@ Lower (a statistic): rounding L to the nearest grid point, clamped into the grid
 of the outcome, so the test {sum of rounded losses >= threshold} is a real test between the composed P and Q:
 P^T(A) - e^ε Q^T(A) <= δ(ε) for every threshold (proofs/rounded_test.py). It needs the cell masses of both
 P and Q, computed from the exact survival functions of mechanisms/pair.py.
+
+Both arguments hold for any increasing sequence of "dots" a_0 < a_1 < ... (neighbours a < b of any width),
+not only for consecutive lattice points. ``dots`` therefore keeps every lattice point where the tilted law
+has mass and only every 2^k-th one in blocks whose tilted mass is small: a spread over a cell of width w
+adds at most w²/4 to the variance of L, so a block of tilted mass m with spacing 2^k h costs m 4^k h²/4
+where the fine grid costs m h²/4, and the choice keeps the total within SPREAD_BUDGET of the fine grid's
+(the accuracy, never the validity, depends on it). Far tails of a subsampled mechanism's loss are then
+discretised with a few hundred dots instead of ~10^5 grid points.
 """
 from __future__ import annotations
 
@@ -32,13 +40,62 @@ MASS_RTOL = 1e-10
 _UP = math.log1p(MASS_RTOL) - math.log1p(-MASS_RTOL)
 
 _GL = {n: np.polynomial.legendre.leggauss(n) for n in (3, 8)}
+#: dots: blocks of 2^BLOCK_LOG2 grid points, spacing 2^k (k <= BLOCK_LOG2) within each block, chosen so that
+#: sum over blocks of (tilted mass) (4^k - 1) <= SPREAD_BUDGET (see the module doc)
+BLOCK_LOG2 = 6
+SPREAD_BUDGET = 0.02
 
 
-def _tilted(log_mass: np.ndarray, start: int, h: float, lam: float, log_scale: float) -> LatticeMeasure:
-    """LatticeMeasure from untilted log masses at grid indices start + i, all scaled by e^{log_scale}."""
-    log_t = log_mass + lam * h * (start + np.arange(log_mass.size))
+def _tilted(log_mass: np.ndarray, dots: np.ndarray, h: float, lam: float, log_scale: float) -> LatticeMeasure:
+    """LatticeMeasure on grid indices dots[0]..dots[-1] from untilted log masses at ``dots`` (zero between
+    them), all scaled by e^{log_scale}."""
+    log_t = log_mass + lam * h * dots
     top = float(np.max(log_t))
-    return LatticeMeasure(np.exp(log_t - top), start, h, lam, top + log_scale).normalised()
+    arr = np.zeros(int(dots[-1] - dots[0]) + 1)
+    arr[dots - dots[0]] = np.exp(log_t - top)
+    return LatticeMeasure(arr, int(dots[0]), h, lam, top + log_scale).normalised()
+
+
+def _cell_log_masses(pair: PrivacyLossPair, edges: np.ndarray, side: str) -> np.ndarray:
+    """log masses under P or Q of L <= e_0, e_{j-1} < L <= e_j (j = 1..E-1) and L > e_{E-1}.
+
+    Each cell's mass is a difference of whichever tail is smaller at its left edge: of the CDF below the first
+    edge s where the survival function is below the CDF, of the survival function from s on (the comparison
+    changes once, so s is found on a sparse probe, then inside the one stride that contains it).
+    """
+    def sf_smaller(e):
+        return pair.log_sf(e, side) < pair.log_cdf(e, side)
+
+    stride = max(1, edges.size // 64)
+    c = int(np.argmax(np.append(sf_smaller(edges[::stride]), True)))   # probe c: the first where it holds
+    lo = max(0, (c - 1) * stride + 1)
+    within = edges[lo:min(c * stride, edges.size)]
+    s = lo + int(np.argmax(np.append(sf_smaller(within), True))) if c else 0
+    s = min(s, edges.size - 1)
+    lc, ls = pair.log_cdf(edges[:s + 1], side), pair.log_sf(edges[s:], side)
+    return np.concatenate([[lc[0]], _log_diff(lc[1:], lc[:-1]), _log_diff(ls[:-1], ls[1:]), [ls[-1]]])
+
+
+def dots(pair: PrivacyLossPair, h: float, i_lo: int, i_hi: int, lam: float) -> np.ndarray:
+    """Increasing grid indices from i_lo to i_hi (both kept) to discretise one step on (see the module doc).
+
+    The tilted mass of each block [J B, (J + 1) B) of B = 2^BLOCK_LOG2 grid points is estimated from P's exact
+    cell masses with the tilt at the block's top; a block of share m gets spacing 2^k with
+    4^k <= 1 + SPREAD_BUDGET / (blocks * m). Any choice is valid; this one only keeps the bracket narrow.
+    """
+    block = 1 << BLOCK_LOG2
+    first, last = i_lo // block, i_hi // block
+    starts = np.arange(first, last + 1) * block
+    log_mass = _cell_log_masses(pair, (starts[1:] - 0.5) * h, "P") + lam * h * (starts + block)
+    share = np.exp(log_mass - np.max(log_mass))
+    share /= share.sum()
+    with np.errstate(divide="ignore", over="ignore"):        # an empty block: spacing 2^BLOCK_LOG2
+        k = np.floor(np.log1p(SPREAD_BUDGET / (share.size * share)) / math.log(4.0))
+    k = np.clip(k, 0, BLOCK_LOG2).astype(int)
+    counts = block >> k
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    idx = np.repeat(starts, counts) + offsets * np.repeat(1 << k, counts)
+    return np.concatenate([[i_lo], idx[(idx > i_lo) & (idx < i_hi)], [i_hi]])
 
 
 def _log_diff(log_a, log_b):
@@ -61,9 +118,9 @@ def _panels(t_lo: np.ndarray, t_hi: np.ndarray, bins: np.ndarray, max_width: flo
     return t.ravel(), log_w.ravel(), np.repeat(bins[owner], nodes)
 
 
-def upper_step(pair: PrivacyLossPair, h: float, i_lo: int, i_hi: int, lam: float) -> LatticeMeasure:
-    """The connect-the-dots measure of one step on grid indices i_lo..i_hi, tilted by lam."""
-    grid = np.arange(i_lo, i_hi + 1)
+def upper_step(pair: PrivacyLossPair, h: float, grid: np.ndarray, lam: float) -> LatticeMeasure:
+    """The connect-the-dots measure of one step on the increasing grid indices ``grid`` (the dots), tilted
+    by lam, on the lattice from grid[0] to grid[-1] (zero between the dots)."""
     g = grid * h
     n = grid.size
     contrib_log, contrib_pos = [], []
@@ -75,8 +132,8 @@ def upper_step(pair: PrivacyLossPair, h: float, i_lo: int, i_hi: int, lam: float
     a_loss, a_logp, _ = pair.atoms()
     inside = (a_loss > g[0]) & (a_loss <= g[-1])
     if inside.any():
-        pos = np.clip(np.ceil(a_loss[inside] / h).astype(int) - i_lo, 1, n - 1)
-        lo_w, hi_w = _split_log_weights(a_loss[inside], g[pos - 1], h)
+        pos = np.clip(np.searchsorted(g, a_loss[inside]), 1, n - 1)      # g[pos - 1] < loss <= g[pos]
+        lo_w, hi_w = _split_log_weights(a_loss[inside], g[pos - 1], g[pos] - g[pos - 1])
         contrib_log += [a_logp[inside] + lo_w, a_logp[inside] + hi_w]
         contrib_pos += [pos - 1, pos]
     if base.cont_log_mass(0) > -np.inf:
@@ -100,43 +157,37 @@ def upper_step(pair: PrivacyLossPair, h: float, i_lo: int, i_hi: int, lam: float
             t, log_w, owner = _panels(lo_t[keep][mask], hi_t[keep][mask], bins[mask], 0.25 * base.scale, nodes)
             loss = np.clip(pair.loss(t), g[owner], g[owner + 1])
             log_f = log_w + pair.log_density_t(t, "P")
-            lo_w, hi_w = _split_log_weights(loss, g[owner], h)
+            lo_w, hi_w = _split_log_weights(loss, g[owner], g[owner + 1] - g[owner])
             contrib_log += [log_f + lo_w, log_f + hi_w]
             contrib_pos += [owner, owner + 1]
     log_all = np.concatenate(contrib_log)
     pos_all = np.concatenate(contrib_pos)
-    # tilt, then sum per grid point in linear scale relative to the largest tilted term
-    log_t = log_all + lam * h * (i_lo + pos_all)
+    # tilt, then sum per dot in linear scale relative to the largest tilted term
+    log_t = log_all + lam * g[pos_all]
     top = float(np.max(log_t))
-    arr = np.bincount(pos_all, weights=np.exp(log_t - top), minlength=n)
+    arr = np.zeros(int(grid[-1] - grid[0]) + 1)
+    arr[grid - grid[0]] = np.bincount(pos_all, weights=np.exp(log_t - top), minlength=n)
     inf_mass = min(1.0, float(np.exp(special.logsumexp(inf_log) + _UP)))
-    return LatticeMeasure(arr, i_lo, h, lam, top + _UP, inf_mass=inf_mass).normalised()
+    return LatticeMeasure(arr, int(grid[0]), h, lam, top + _UP, inf_mass=inf_mass).normalised()
 
 
-def _split_log_weights(loss, a, h):
-    """log of the connect-the-dots weights of a loss in (a, a + h] on a and on a + h."""
-    d = loss - a  # in [0, h]
-    denom = math.log(math.expm1(h))
+def _split_log_weights(loss, a, w):
+    """log of the connect-the-dots weights of a loss in (a, a + w] on a and on a + w."""
+    d = loss - a  # in [0, w]
+    denom = np.log(np.expm1(w))
     with np.errstate(divide="ignore"):
-        w_lo = np.log(np.expm1(h - d)) - denom
-        w_hi = np.log(-np.expm1(-d)) + h - denom
+        w_lo = np.log(np.expm1(w - d)) - denom
+        w_hi = np.log(-np.expm1(-d)) + w - denom
     return w_lo, w_hi
 
 
-def lower_step(pair: PrivacyLossPair, h: float, i_lo: int, i_hi: int, lam: float):
-    """Laws under P and Q of the loss rounded to the nearest grid point and clamped to i_lo..i_hi.
+def lower_step(pair: PrivacyLossPair, h: float, grid: np.ndarray, lam: float):
+    """Laws under P and Q of the loss rounded to the nearest dot of ``grid`` (increasing grid indices) and
+    clamped to grid[0]..grid[-1].
 
     Returns (P measure tilted by lam, scaled down; Q measure tilted by lam + 1, scaled up): elementwise
     below and above the exact laws, which is all the test bound needs.
     """
-    edges = (np.arange(i_lo, i_hi) + 0.5) * h  # cell j is (edges[j-1], edges[j]]; the end cells are unbounded
-    out = []
-    for side, tilt, scale in (("P", lam, -_UP), ("Q", lam + 1.0, _UP)):
-        ls, lc = pair.log_sf(edges, side), pair.log_cdf(edges, side)
-        # mass of (e_{j-1}, e_j] from whichever tail is smaller at e_{j-1}
-        from_sf = _log_diff(ls[:-1], ls[1:])
-        from_cdf = _log_diff(lc[1:], lc[:-1])
-        middle = np.where(ls[:-1] < lc[:-1], from_sf, from_cdf)
-        log_mass = np.concatenate([[lc[0]], middle, [ls[-1]]])
-        out.append(_tilted(log_mass, i_lo, h, tilt, scale))
-    return out[0], out[1]
+    edges = 0.5 * (grid[:-1] + grid[1:]) * h   # cell j is (edges[j-1], edges[j]]; the end cells are unbounded
+    return tuple(_tilted(_cell_log_masses(pair, edges, side), grid, h, tilt, scale)
+                 for side, tilt, scale in (("P", lam, -_UP), ("Q", lam + 1.0, _UP)))

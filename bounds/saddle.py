@@ -29,10 +29,13 @@ class StepCumulants:
         """(K, K', K'') at each tilt in ``lam`` (array)."""
         lam = np.atleast_1d(np.asarray(lam, dtype=float))
         x = self.log_w[None, :] + lam[:, None] * self.loss[None, :]
-        k = special.logsumexp(x, axis=1)
-        w = np.exp(x - k[:, None])
-        mean = w @ self.loss
-        var = np.maximum(w @ self.loss ** 2 - mean ** 2, 0.0)
+        top = x.max(axis=1)
+        w = np.exp(x - top[:, None])
+        total = w.sum(axis=1)
+        k = top + np.log(total)
+        w /= total[:, None]
+        mean = (w * self.loss).sum(axis=1)
+        var = np.maximum((w * self.loss ** 2).sum(axis=1) - mean ** 2, 0.0)
         return k, mean, var
 
     def tail_range(self, lam: float, nats: float = 60.0) -> tuple[float, float]:
@@ -62,15 +65,14 @@ def saddle_tilt(components, delta: float, lam_max: float = 2048.0) -> float:
 
     target = math.log(delta)
     grid = np.geomspace(1e-4, lam_max, 80)
-    vals = log_delta(grid)
-    below = np.nonzero(vals <= target)[0]
-    if below.size == 0:
+    j = _first(grid, lambda lam: log_delta(lam) <= target)
+    if j == grid.size:
         return float(grid[-1])
-    j = below[0]
     if j == 0:
         return float(grid[0])
     # interpolate log δ linearly in log λ between the bracketing grid points
-    frac = (vals[j - 1] - target) / (vals[j - 1] - vals[j])
+    vals = log_delta(grid[j - 1:j + 1])
+    frac = (vals[0] - target) / (vals[0] - vals[1])
     return float(math.exp(math.log(grid[j - 1]) + frac * (math.log(grid[j]) - math.log(grid[j - 1]))))
 
 
@@ -82,11 +84,25 @@ def minimal_tilt(components, eps_guess: float, lam_max: float, lift: float = 1e-
     FFT (about 1e-13 of the total mass) without magnifying far-away rare events, which a full saddle-point
     tilt of a subsampled mechanism does (it would need much wider transforms).
     """
+    def lifted(lam):
+        mean, var = 0.0, 0.0
+        for cum, n in components:
+            _, m1, m2 = cum(lam)
+            mean, var = mean + n * m1, var + n * m2
+        return special.log_ndtr(-(eps_guess - mean) / np.sqrt(np.maximum(var, 1e-300))) >= math.log(lift)
+
     grid = np.linspace(0.0, lam_max, 65)
-    mean, var = 0.0, 0.0
-    for cum, n in components:
-        _, m1, m2 = cum(grid)
-        mean, var = mean + n * m1, var + n * m2
-    tail = special.log_ndtr(-(eps_guess - mean) / np.sqrt(np.maximum(var, 1e-300)))
-    ok = np.nonzero(tail >= math.log(lift))[0]
-    return float(grid[ok[0]]) if ok.size else float(lam_max)
+    j = _first(grid, lifted)
+    return float(grid[j]) if j < grid.size else float(lam_max)
+
+
+def _first(grid: np.ndarray, test, stride: int = 8) -> int:
+    """Index of the first grid point where the vectorised ``test`` holds (grid.size if none), assuming it
+    holds from some point on: tested on every stride-th point, then inside the one stride that changes."""
+    coarse = np.append(test(grid[::stride]), True)
+    c = int(np.argmax(coarse))
+    if c == 0:
+        return 0
+    lo = (c - 1) * stride + 1
+    fine = np.append(test(grid[lo:min(c * stride, grid.size)]), True)
+    return lo + int(np.argmax(fine))
