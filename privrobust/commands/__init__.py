@@ -13,4 +13,6 @@ COMMANDS = {
                        "metrics"),
     "poison": ("poison", "certified poisoning bounds: Steinhardt et al. upper bound (steinhardt), aggregation "
                          "ensembles (aggregate)"),
+    "tradeoff": ("tradeoff", "privacy x robustness report: DP-SGD grid, certified accuracy per DP route, PGD, "
+                             "membership, audit"),
 }
