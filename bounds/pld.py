@@ -164,18 +164,26 @@ def epsilon_lower(p: LatticeMeasure, q: LatticeMeasure, delta: float) -> float:
 
 
 # ------------------------------------------------------------------------------------------------ driver
-def _untilted_cutoff(pair, budget: float, start: float) -> float:
-    """A loss x >= start with P(L > x) <= budget (doubling search; +inf when never reached)."""
+def _untilted_cutoff(pair, budget: float, start: float, rtol: float = 0.01) -> float:
+    """A loss x >= start with P(L > x) <= budget, within a factor 1 + rtol of the smallest such x above
+    start (doubling, then bisection; +inf when never reached). Any such x is valid; a smaller one narrows
+    every transform of a heavy-tailed (subsampled) step."""
     lo_loss, hi_loss = pair.loss_range
-    if hi_loss < math.inf and pair.log_sf(hi_loss, "P") <= math.log(budget):
+    log_budget = math.log(budget)
+    if hi_loss < math.inf and pair.log_sf(hi_loss, "P") <= log_budget:
         return hi_loss
     x = max(start, 1e-3)
-    log_budget = math.log(budget)
-    while pair.log_sf(x, "P") > log_budget:
+    if pair.log_sf(x, "P") <= log_budget:
+        return x
+    while pair.log_sf(2.0 * x, "P") > log_budget:
         x *= 2.0
         if x > 1e5:
             return math.inf
-    return x
+    below, above = x, 2.0 * x                   # P(L > below) > budget >= P(L > above)
+    while above - below > rtol * below:
+        middle = 0.5 * (below + above)
+        below, above = (below, middle) if pair.log_sf(middle, "P") <= log_budget else (middle, above)
+    return above
 
 
 def direction_bracket(components, delta: float, res: Resolution = Resolution(),
@@ -196,7 +204,7 @@ def direction_bracket(components, delta: float, res: Resolution = Resolution(),
         sd = math.sqrt(float(var[0]))
         h = 2.0 ** math.floor(math.log2(res.grid * sd))
         lo_loss, hi_loss = cum.tail_range(lam, nats=40.0)
-        hi_loss = min(hi_loss, _untilted_cutoff(pair, CUTOFF_FRACTION * delta / total_steps, hi_loss / 8))
+        hi_loss = min(hi_loss, _untilted_cutoff(pair, CUTOFF_FRACTION * delta / total_steps, 1e-3))
         lo_loss = max(lo_loss, pair.loss_range[0])
         i_lo, i_hi = math.floor(lo_loss / h) - 1, math.ceil(hi_loss / h) + 1
         grid = dots(pair, h, i_lo, i_hi, lam)

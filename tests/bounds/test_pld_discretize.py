@@ -32,3 +32,14 @@ def test_dots_are_increasing_keep_both_ends_and_are_dense_where_the_mass_is(pair
     median = i_lo + int(np.argmin(np.abs(pair.log_cdf(np.arange(i_lo, i_hi) * h, "P") - np.log(0.5))))
     block = 64 * (median // 64)
     assert set(range(max(block, i_lo + 1), block + 64)) <= set(grid.tolist())
+
+
+@pytest.mark.parametrize("pair", pairs())
+@pytest.mark.parametrize("budget", [1e-15, 1e-10, 1e-4])
+def test_untilted_cutoff_is_valid_and_nearly_the_smallest(pair, budget):
+    from bounds.pld import _untilted_cutoff
+
+    x = _untilted_cutoff(pair, budget, 1e-3)
+    assert pair.log_sf(x, "P") <= np.log(budget)
+    if x > 1e-3 and x < pair.loss_range[1]:
+        assert pair.log_sf(x / 1.01, "P") > np.log(budget)  # bisected to 1 %, not doubled past the point
