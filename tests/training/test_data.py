@@ -1,6 +1,9 @@
-"""Dataset loaders: IDX files written byte by byte here, and the fixed splits of the embedded sets."""
+"""Dataset loaders: IDX files written byte by byte here, the fixed splits of the embedded sets, and torchvision
+sets through a stand-in module (torchvision has no CPU wheel here)."""
 import gzip
 import struct
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -78,3 +81,47 @@ def test_binary_subset_labels():
     assert set(np.unique(data.y_train)) == {-1, 1}
     assert len(data.y_train) == np.isin(full.y_train, [1, 7]).sum()
     assert (data.y_train == 1).sum() == (full.y_train == 7).sum()
+
+
+class _FakeSet:
+    """The part of a torchvision dataset the loader reads: data and targets, built with download=False."""
+
+    def __init__(self, root, train, download):
+        assert download is False
+        rng = np.random.default_rng(0 if train else 1)
+        n = 6 if train else 4
+        self.data = rng.integers(0, 256, size=(n,) + self.SHAPE, dtype=np.uint8)
+        self.targets = list(rng.integers(0, 3, size=n))
+
+
+def _fake_torchvision(monkeypatch, **classes):
+    package, datasets = types.ModuleType("torchvision"), types.ModuleType("torchvision.datasets")
+    for name, shape in classes.items():
+        setattr(datasets, name, type(name, (_FakeSet,), {"SHAPE": shape}))
+    package.datasets = datasets
+    monkeypatch.setitem(sys.modules, "torchvision", package)
+    monkeypatch.setitem(sys.modules, "torchvision.datasets", datasets)
+    return datasets
+
+
+def test_torchvision_sets_are_read_without_download(monkeypatch, tmp_path):
+    datasets = _fake_torchvision(monkeypatch, Gray=(5, 5), Colour=(4, 4, 3))
+    gray = load_dataset("torchvision:Gray", data_dir=tmp_path)
+    raw = datasets.Gray(str(tmp_path), train=True, download=False)
+    assert gray.x_train.shape == (6, 1, 5, 5) and gray.x_test.shape == (4, 1, 5, 5)
+    np.testing.assert_array_equal(gray.x_train[:, 0] * 255, raw.data.astype(np.float32))
+    assert gray.y_train.dtype == np.int64 and list(gray.y_train) == raw.targets
+    colour = load_dataset("torchvision:Colour", data_dir=tmp_path)
+    raw = datasets.Colour(str(tmp_path), train=False, download=False)
+    assert colour.x_test.shape == (4, 3, 4, 4)
+    np.testing.assert_array_equal(colour.x_test[2, 1] * 255, raw.data[2, :, :, 1].astype(np.float32))
+    with pytest.raises(ValueError, match="no dataset class"):
+        load_dataset("torchvision:Missing", data_dir=tmp_path)
+    with pytest.raises(ValueError, match="root folder"):
+        load_dataset("torchvision:Gray", data_dir=tmp_path / "absent")
+
+
+def test_torchvision_missing_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "torchvision", None)
+    with pytest.raises(ValueError, match="needs torchvision"):
+        load_dataset("torchvision:MNIST", data_dir=tmp_path)
