@@ -37,3 +37,8 @@ def test_tradeoff_json_resume_refusal_and_recorded_command(tmp_path, capsys):
     assert code == 2 and error["type"] == "ValueError" and "another configuration" in error["error"]
     code, error = run_json(capsys, "--out", str(tmp_path / "x"), *GRID, "--guesses", "9")
     assert code == 2 and "guesses" in error["error"]
+
+
+def test_paper_preset_needs_the_idx_folder(tmp_path, capsys):
+    code, error = run_json(capsys, "--out", str(tmp_path / "paper"), "--preset", "paper")
+    assert code == 2 and error["type"] == "ValueError" and "data_dir" in error["error"]
