@@ -366,6 +366,19 @@ class DistortionResult:
     steps: tuple  # (eps, "robust" | "not robust" | "unknown", seconds) of each decision
 
 
+def _shrink_counterexample(net: Network, objective, x: torch.Tensor, cex: torch.Tensor, steps: int = 40):
+    """The point x + t (cex - x) with the smallest t in (0, 1] found by bisection that the network still
+    misclassifies (objective >= 0); it lies in any convex set holding x and cex."""
+    direction, inside, outside = cex - x, 1.0, 0.0
+    for _ in range(steps):
+        middle = 0.5 * (inside + outside)
+        if objective(net.forward(x + middle * direction)).item() >= 0:
+            inside = middle
+        else:
+            outside = middle
+    return x + inside * direction
+
+
 def _distance(a: torch.Tensor, b: torch.Tensor, norm: float) -> float:
     return float(torch.linalg.vector_norm((a - b).flatten(), ord=norm))
 
@@ -374,10 +387,12 @@ def minimum_distortion(model, x: torch.Tensor, label: int, *, norm=math.inf, tol
                        timeout: float = 60.0, x_min=None, x_max=None, eps_max=None) -> DistortionResult:
     """Bracket on the smallest l-inf (or l1) perturbation that changes the label (Tjeng et al. 2019, Sec. 4).
 
-    Bisection on eps: the lower end only moves on a "robust" MIP answer, the upper end to the distance of a
-    confirmed counterexample (a PGD attack is tried before each MIP). eps_max defaults to the radius that
-    covers the box [x_min, x_max]; stops when upper - lower <= tol or at the timeout. (MIPVerify's single
-    MILP minimising the distance was tried: with HiGHS it is slower than bisection on WK17a sample 9.)
+    Bisection on eps: the lower end only moves on a "robust" MIP answer (neuron bounds LP-tightened: on WK17a
+    sample 9 that proves eps = 0.0938 in 70 s where plain CROWN bounds time out after 150 s), the upper end to
+    the distance of a confirmed counterexample, shrunk towards x along its direction while it stays one (a
+    PGD attack is tried before each MIP). eps_max defaults to the radius that covers the box [x_min, x_max];
+    stops when upper - lower <= tol or at the timeout. (MIPVerify's single MILP minimising the distance was
+    tried: with HiGHS it is slower than bisection on WK17a sample 9.)
     """
     start = time.monotonic()
     tol = positive("tol", tol)
@@ -407,13 +422,16 @@ def minimum_distortion(model, x: torch.Tensor, label: int, *, norm=math.inf, tol
         if objective(net.forward(adv)).item() >= 0:
             verdict, cex = "not robust", adv
         else:
-            result = mip_verify(model, x, label, eps=eps, norm=norm, timeout=remaining, x_min=x_min, x_max=x_max)
+            result = mip_verify(model, x, label, eps=eps, norm=norm, timeout=remaining, x_min=x_min, x_max=x_max,
+                                tighten=True)
             verdict, cex = result.status, result.counterexample
         steps.append((eps, verdict, time.monotonic() - step_start))
         if verdict == "robust":
             lo = eps
         elif verdict == "not robust":
-            hi, best = min(hi, _distance(cex, x, norm)), cex
+            cex = _shrink_counterexample(net, objective, x, cex)
+            if _distance(cex, x, norm) < hi:
+                hi, best = _distance(cex, x, norm), cex
         else:
             break
         if math.isinf(hi):
