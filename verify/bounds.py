@@ -33,10 +33,12 @@ from dataclasses import dataclass
 import torch
 
 from mechanisms.validate import choice
+from verify import lirpa_backend
 from verify.network import ElementwiseOp, Network, ReluOp, ReshapeOp, parse_model
 from verify.perturbation import InputSet
 
 METHODS = ("ibp", "crown", "alpha-crown")
+BACKENDS = ("auto", "native", "auto_lirpa")
 # Largest number of elements of one A matrix [N, rows, *shape] built at once (rows are chunked to fit).
 CHUNK_ELEMENTS = 2 ** 25
 
@@ -306,7 +308,7 @@ def network_bounds(net: Network, domain: InputSet, C: torch.Tensor, method: str,
 
 
 def compute_bounds(model, x, *, eps, norm=math.inf, method="crown", C=None, x_min=None, x_max=None,
-                   dtype=torch.float64, batch_stability: bool = False):
+                   dtype=torch.float64, batch_stability: bool = False, backend: str = "auto"):
     """Lower and upper bounds [N, m] of C f(x') over x' in the perturbation set of each example x[n].
 
     model: nn.Sequential (see verify.network for the layers); x: [N, *input shape] on any device.
@@ -315,11 +317,17 @@ def compute_bounds(model, x, *, eps, norm=math.inf, method="crown", C=None, x_mi
     method: "ibp", "crown" or "alpha-crown"; C: [m, outputs] or [N, m, outputs] (default: the identity,
     m = outputs). Computed in ``dtype`` (float64 by default) on x's device. batch_stability=True decides
     which intermediate neurons get CROWN bounds for the whole batch, as auto-LiRPA 0.3 does (looser, and
-    batch-dependent; for comparisons with it).
+    batch-dependent; for comparisons with it). backend: "native" (this module), "auto_lirpa" (auto-LiRPA, see
+    verify/lirpa_backend.py; it always applies its batch rule and drops the box of ℓ2/ℓ1 sets) or "auto"
+    (auto_lirpa when a working auto_LiRPA is importable, else native).
     """
     if not isinstance(batch_stability, bool):
         raise TypeError(f"batch_stability must be a bool, got {type(batch_stability).__name__}")
     method = choice("method", method, METHODS)
+    backend = choice("backend", backend, BACKENDS)
+    if backend == "auto_lirpa" and not lirpa_backend.available():
+        raise ValueError("backend 'auto_lirpa' needs a working auto_LiRPA (its PyPI release 0.3 does not import "
+                         "with this torch); use backend='native' or 'auto'")
     if not torch.is_tensor(x) or x.dim() < 2:
         raise TypeError("x must be a tensor of shape [N, *input shape]")
     x = x.detach().to(dtype)
@@ -327,6 +335,8 @@ def compute_bounds(model, x, *, eps, norm=math.inf, method="crown", C=None, x_mi
         net = parse_model(model, x.shape[1:], dtype=dtype, device=x.device)
         domain = InputSet.build(x, eps, norm, x_min, x_max)
         spec = _spec_matrix(C, x.shape[0], net, x)
+        if backend == "auto_lirpa" or (backend == "auto" and lirpa_backend.available()):
+            return lirpa_backend.lirpa_bounds(model, x, domain, spec, method, dtype)
         lower, upper, _ = network_bounds(net, domain, spec, method, batch_stability=batch_stability)
     return lower, upper
 
