@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from mechanisms.validate import integer, positive, probability
+from mechanisms.validate import choice, integer, positive, probability
 from training.dpsgd import DPSGD
 from training.sampling import poisson_batch
 from verify.audit import AuditResult, distinguishing_audit
@@ -64,3 +64,36 @@ def audit_dpsgd(build: Callable[[], nn.Module], x: torch.Tensor, y: torch.Tensor
         return float(torch.dot(theta0 - _flat(model), direction)) / lr
 
     return distinguishing_audit(run_trial, trials, delta=delta, alpha=alpha, seed=seed)
+
+
+#: the implementations digits_dpsgd_audit can run: (noise multiplier, clip norm) from the calibrated σ and N
+VARIANTS = {"correct": lambda sigma, n: (sigma, 1.0),
+            "no-clipping": lambda sigma, n: (sigma / 1e6, 1e6),              # the same noise std, no clipping
+            "noise-over-sqrt-n": lambda sigma, n: (sigma / n ** 0.5, 1.0)}
+
+
+def digits_dpsgd_audit(epsilon: float, *, variant: str = "correct", trials: int = 1000, steps: int = 3,
+                       examples: int = 256, delta: float = 1e-5, alpha: float = 0.05, seed: int = 0):
+    """The reference audit of benchmarks/privacy_audit.py and ``privrobust audit dpsgd``: softmax regression
+    on the first ``examples`` sklearn digits plus one canary (an all-10 image, label 0), full batch,
+    ``steps`` steps of lr 0.5, σ calibrated so that the certified ε(δ) upper bound is ``epsilon``, run as
+    ``variant`` (VARIANTS). Returns (AuditResult, the accountant's EpsilonBracket for the correct run)."""
+    from bounds.accountant import dpsgd_epsilon
+    from bounds.calibrate import calibrate_noise
+    from training.data import load_dataset
+    from training.models import MLP
+
+    variant = choice("variant", variant, tuple(VARIANTS))
+    examples = integer("examples", examples, minimum=1)
+    sigma = calibrate_noise(positive("epsilon", epsilon), delta, 1.0, steps)
+    digits = load_dataset("digits")
+    x, y = torch.as_tensor(digits.x_train[:examples]), torch.as_tensor(digits.y_train[:examples])
+
+    def build():
+        torch.manual_seed(0)
+        return MLP(64, (), 10)
+
+    noise, clip = VARIANTS[variant](sigma, examples)
+    result = audit_dpsgd(build, x, y, torch.full((1, 8, 8), 10.0), 0, noise_multiplier=noise, clip_norm=clip,
+                         sample_rate=1.0, steps=steps, lr=0.5, trials=trials, delta=delta, alpha=alpha, seed=seed)
+    return result, dpsgd_epsilon(sigma, 1.0, steps, delta)

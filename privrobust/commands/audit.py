@@ -5,6 +5,7 @@ verify/membership.py).
     privrobust audit ceiling --trials 500                    # the largest ε_LB such an audit can show
     privrobust audit one-run --canaries 1000 --guesses 100 --correct 90 [--delta] [--beta]
     privrobust audit mechanism --variant no-clipping --eps 4 --trials 500   # the reference Gaussian mean
+    privrobust audit dpsgd --variant no-clipping --eps 4 --trials 1000     # real DP-SGD runs on digits
     privrobust audit mia SCORES.npz [--lira online|offline]   # ROC, AUC, TPR at 0.1 % and 1 % FPR
 
 For ``mia`` the .npz holds "is_member" [N] (bool) and either "scores" [N] (larger = member), "losses" [N]
@@ -39,15 +40,23 @@ def add_arguments(parser) -> None:
     mechanism.add_argument("--trials", type=int, default=500, help="runs per world (default 500)")
     mechanism.add_argument("--n", type=int, default=100, help="records in the dataset (default 100)")
     mechanism.add_argument("--seed", type=int, default=0)
+    dpsgd = sub.add_parser("dpsgd", help="audit real DP-SGD runs on digits (correct or broken), "
+                                         "training.audit.digits_dpsgd_audit")
+    dpsgd.add_argument("--variant", choices=("correct", "no-clipping", "noise-over-sqrt-n"), default="correct")
+    dpsgd.add_argument("--eps", type=float, required=True, help="claimed epsilon (sigma is calibrated to it)")
+    dpsgd.add_argument("--trials", type=int, default=1000, help="trainings per world (default 1000)")
+    dpsgd.add_argument("--steps", type=int, default=3, help="full-batch DP-SGD steps (default 3)")
+    dpsgd.add_argument("--seed", type=int, default=0)
+    dpsgd.add_argument("--delta", type=float, default=1e-5, help="delta of the claim (default 1e-5)")
     mia = sub.add_parser("mia", help="ROC, AUC and TPR at low FPR of membership scores")
     mia.add_argument("scores", help=".npz with is_member and scores / losses / target, shadow, in_mask")
     mia.add_argument("--lira", choices=("online", "offline"), help="LiRA from shadow-model confidences")
     mia.add_argument("--global-variance", action="store_true", help="LiRA: pool the variance over examples")
     for p in (counts, ceiling, one_run, mechanism):
         p.add_argument("--delta", type=float, default=0.0, help="delta of the claim (default 0)")
-    for p in (counts, ceiling, mechanism):
+    for p in (counts, ceiling, mechanism, dpsgd):
         p.add_argument("--alpha", type=float, default=0.05, help="1 - confidence (default 0.05)")
-    for p in (counts, ceiling, one_run, mechanism, mia):
+    for p in (counts, ceiling, one_run, mechanism, dpsgd, mia):
         p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -102,6 +111,14 @@ def run(args) -> int:
         r = audit.distinguishing_audit(trial, args.trials, delta=args.delta, alpha=args.alpha, seed=args.seed)
         result = {"variant": args.variant, "claimed_epsilon": args.eps, "epsilon_lower_bound": r.epsilon,
                   "violation": r.violates(args.eps), "threshold": r.threshold,
+                  "counted_trials": r.bound.positives, "max_certifiable": r.max_certifiable}
+    elif args.kind == "dpsgd":
+        from training.audit import digits_dpsgd_audit
+
+        r, accounted = digits_dpsgd_audit(args.eps, variant=args.variant, trials=args.trials, steps=args.steps,
+                                          delta=args.delta, alpha=args.alpha, seed=args.seed)
+        result = {"variant": args.variant, "claimed_epsilon": args.eps, "accounted_epsilon_upper": accounted.upper,
+                  "epsilon_lower_bound": r.epsilon, "violation": r.violates(args.eps), "threshold": r.threshold,
                   "counted_trials": r.bound.positives, "max_certifiable": r.max_certifiable}
     else:
         result = _mia(args)

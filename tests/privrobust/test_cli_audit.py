@@ -56,3 +56,9 @@ def test_mia_metrics_from_a_scores_file(tmp_path, capsys):
     assert result["auc"] == pytest.approx(roc_auc_score(is_member, -losses), abs=1e-12)
     code, error = run_json(capsys, "audit", "mia", str(tmp_path / "s.npz"), "--lira", "online")
     assert code == 2 and "target" in error["error"]
+
+
+def test_dpsgd_audit_catches_missing_clipping(capsys):
+    code, result = run_json(capsys, "audit", "dpsgd", "--variant", "no-clipping", "--eps", "1", "--trials", "100")
+    assert code == 0 and result["violation"] and result["epsilon_lower_bound"] > result["accounted_epsilon_upper"]
+    assert result["accounted_epsilon_upper"] <= 1.0 and result["counted_trials"] == 50
