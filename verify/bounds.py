@@ -80,10 +80,11 @@ def backward_lower(net: Network, start: int, stop: int, A: torch.Tensor, domain:
             lower_slope = r.lower_slope.unsqueeze(1)
             if alphas is not None and i in alphas:
                 lower_slope = torch.where(r.unstable.unsqueeze(1), alphas[i], lower_slope)
-            negative = A < 0
-            # negative coefficients take the upper line (slope and intercept), the others the lower line
-            bias = bias + _flat_sum(A * (r.upper_intercept.unsqueeze(1) * negative))
-            A = A * torch.where(negative, r.upper_slope.unsqueeze(1), lower_slope)
+            # negative coefficients take the upper line (slope and intercept), the others the lower line:
+            # A' = A lower + min(A, 0) (upper - lower), bias += min(A, 0) . intercept
+            negative = A.clamp(max=0)
+            bias = bias + torch.matmul(negative.flatten(2), r.upper_intercept.flatten(1).unsqueeze(-1))[..., 0]
+            A = torch.addcmul(A * lower_slope, negative, r.upper_slope.unsqueeze(1) - lower_slope)
         else:
             bias = bias + op.bias_term(A)
             A = op.backward(A)
