@@ -13,6 +13,7 @@ PixelDP noise-layer networks, all through the same per-example views and criteri
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -74,9 +75,17 @@ class RobustResult:
 
 def train_robust(model: nn.Module, dataset, *, config: RobustConfig = RobustConfig(),
                  criterion: Criterion = cross_entropy, pixeldp_route: str | None = None,
-                 seed: int = 0, device: str | torch.device = "cpu", progress: bool = True) -> RobustResult:
-    """Train ``model`` (not privately) on its views of ``dataset`` and return a ``RobustResult``."""
+                 seed: int = 0, device: str | torch.device = "cpu", progress: bool = True, out=None,
+                 resume: bool = False) -> RobustResult:
+    """Train ``model`` (not privately) on its views of ``dataset`` and return a ``RobustResult``.
+
+    ``out``: run directory (training/runs.py; created, never overwritten): config.json, one checkpoint per
+    epoch (model, optimizer, schedule, random state, history) and metrics.json at the end; ``resume``
+    continues the run saved there from its last checkpoint, refusing another configuration."""
     from tqdm.auto import tqdm
+
+    from training.loop import json_roundtrip
+    from training.runs import CONFIG, METRICS, RunDirectory
 
     if not isinstance(config, RobustConfig):
         raise TypeError(f"config must be a training.RobustConfig, got {type(config).__name__}")
@@ -90,8 +99,23 @@ def train_robust(model: nn.Module, dataset, *, config: RobustConfig = RobustConf
     total = config.epochs * per_epoch
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
     pre = pre_noise_layers(model) if pixeldp_route is not None else None
-    history, start = [], time.perf_counter()
-    for epoch in range(config.epochs):
+    history, start, spent = [], time.perf_counter(), 0.0
+    record = json_roundtrip({"dataset": getattr(dataset, "name", "?"), "seed": seed, "private": False,
+                             "pixeldp_route": pixeldp_route, "config": dataclasses.asdict(config)})
+    run = RunDirectory(out, resume=resume) if out is not None else None
+    if run is not None and resume:
+        if run.read_json(CONFIG) != record:
+            raise ValueError(f"resume: the run in {out} was started with a different configuration")
+        state = run.latest_checkpoint()
+        if state is not None:
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+            schedule.load_state_dict(state["schedule"])
+            generator.set_state(state["generator"])
+            history, spent = [tuple(h) for h in state["history"]], state["wall_time_s"]
+    elif run is not None:
+        run.write_json(CONFIG, record)
+    for epoch in range(len(history), config.epochs):
         order = torch.randperm(len(y), generator=generator, device=device)
         running = 0.0
         bar = tqdm(range(per_epoch), desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
@@ -108,6 +132,15 @@ def train_robust(model: nn.Module, dataset, *, config: RobustConfig = RobustConf
             running += float(loss.detach())
             bar.set_postfix(loss=f"{running / (s + 1):.3f}")
         history.append((running / per_epoch, accuracy(model, x_test, y_test)))
+        if run is not None:
+            run.save_checkpoint(epoch + 1, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                            "schedule": schedule.state_dict(), "generator": generator.get_state(),
+                                            "history": history, "wall_time_s": spent + time.perf_counter() - start})
     measured = enforce(pre, pixeldp_route) if pre is not None else None
-    return RobustResult(model, accuracy(model, x_test, y_test), config.views.noise_std or None, measured,
-                        tuple(history), time.perf_counter() - start)
+    result = RobustResult(model, accuracy(model, x_test, y_test), config.views.noise_std or None, measured,
+                          tuple(history), spent + time.perf_counter() - start)
+    if run is not None:
+        run.write_json(METRICS, {"test_accuracy": result.test_accuracy, "smoothing_sigma": result.smoothing_sigma,
+                                 "pixeldp_sensitivity": measured, "epochs": config.epochs,
+                                 "wall_time_s": result.wall_time_s, "history": history})
+    return result

@@ -141,3 +141,27 @@ def test_pixeldp_networks_train_privately_and_non_privately_within_sensitivity_o
     plain = train_robust(net, digits, config=RobustConfig(epochs=2), pixeldp_route=route, progress=False)
     assert sensitivity(pre_noise_layers(plain.model), route) <= 1 + 1e-9
     assert plain.test_accuracy > 0.5
+
+
+def test_robust_runs_checkpoint_every_epoch_and_resume_to_the_same_model(digits, tmp_path):
+    import json
+
+    config = RobustConfig(epochs=3, batch_size=128, lr=0.1, views=Views(multiplicity=2, noise_std=0.25))
+
+    def run(out, resume=False):
+        torch.manual_seed(0)
+        return train_robust(MLP(64, (16,)), digits, config=config, seed=3, progress=False, out=out, resume=resume)
+
+    whole = run(tmp_path / "whole")
+    run(tmp_path / "cut")
+    (tmp_path / "cut" / "checkpoints" / "epoch-0003.pt").unlink()   # as if stopped after epoch 2
+    (tmp_path / "cut" / "metrics.json").unlink()
+    resumed = run(tmp_path / "cut", resume=True)
+    assert all(torch.equal(a, b) for a, b in zip(whole.model.parameters(), resumed.model.parameters()))
+    assert resumed.history == whole.history and len(list((tmp_path / "cut" / "checkpoints").iterdir())) == 3
+    assert json.loads((tmp_path / "cut" / "metrics.json").read_text())["test_accuracy"] == whole.test_accuracy
+    with pytest.raises(FileExistsError, match="not empty"):
+        run(tmp_path / "whole")
+    with pytest.raises(ValueError, match="different configuration"):
+        torch.manual_seed(0)
+        train_robust(MLP(64, (16,)), digits, config=config, seed=4, progress=False, out=tmp_path / "cut", resume=True)
