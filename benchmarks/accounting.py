@@ -7,8 +7,10 @@ On the five DP-SGD points of REFERENCES.md §1 and the small-ε series (σ = 1, 
 (built from scratch: accountant, composition, ε) for every method; then the calibration point (ε = 1,
 δ = 1e-5, q = 0.004, T = 1e4, tight σ* = 1.659475). Prints Markdown tables; ``--out`` also writes them.
 
-Each method runs in a forked child, so a peer that takes longer than ``--timeout`` seconds for one call, or
-crashes (even with a segfault), is reported as such and the run goes on. Imports happen before the clock starts.
+Each method runs in its own forked process, so a peer that takes longer than ``--timeout`` seconds for one
+call, or crashes (even with a segfault), is reported as such and the run goes on. Imports happen before the
+clock starts. The methods are called in rounds (one call each, rotating order), so that load from other work
+on the machine falls on all of them alike; the ratios are taken from the same rounds.
 The peers (the ``bench`` extra) are imported only here, inside their factories.
 """
 from __future__ import annotations
@@ -149,44 +151,70 @@ CALIBRATORS = {"privrobust calibrate_noise": privrobust_calibrate,
 
 # --- harness ---
 
-def _child(conn, factory, args, repeats):
+def _server(conn, factory, args):
+    """One method in its own forked process: set up (untimed), then time one call per request."""
     warnings.simplefilter("ignore")
     try:
         query = factory()
-        for _ in range(repeats):
+    except BaseException as exc:  # noqa: BLE001 - a peer's failure is a result here
+        conn.send(("error", f"{type(exc).__name__}: {exc}"[:80], None))
+        return
+    conn.send(("ready", None, None))
+    while conn.recv() is not None:
+        try:
             start = time.perf_counter()
             value = query(*args)
             conn.send(("ok", value, time.perf_counter() - start))
-    except BaseException as exc:  # noqa: BLE001 - a peer's failure is a result here
-        conn.send(("error", f"{type(exc).__name__}: {exc}"[:80], None))
-    conn.close()
+        except BaseException as exc:  # noqa: BLE001
+            conn.send(("error", f"{type(exc).__name__}: {exc}"[:80], None))
+            return
 
 
-def measure(factory, args, repeats, timeout):
-    """(value, median seconds, None) or (None, None, why): each call in a forked child, ``timeout`` s each."""
-    parent, child = mp.get_context("fork").Pipe(duplex=False)
-    proc = mp.get_context("fork").Process(target=_child, args=(child, factory, args, repeats))
-    proc.start()
-    child.close()
-    value, times, why = None, [], None
-    for _ in range(repeats):
-        if not parent.poll(timeout):
-            why = f"> {timeout:g} s"
-            break
+def measure(factories: dict, args, repeats, timeout) -> dict:
+    """{name: (value, median seconds, None) or (None, None, why)}: every method in its own forked process,
+    called in rounds (one call each per round, the order rotating) so that load from other work on the
+    machine falls on all methods alike; a call slower than ``timeout`` s, an error or a crash ends that
+    method's run and is reported."""
+    context = mp.get_context("fork")
+    servers, why, times, values = {}, {}, {name: [] for name in factories}, {}
+
+    def ask(name, message):
+        conn, proc = servers[name]
+        if message is not None:
+            conn.send(message)
+        if not conn.poll(timeout):
+            return None, f"> {timeout:g} s"
         try:
-            status, value, seconds = parent.recv()
+            status, value, seconds = conn.recv()
         except EOFError:
             proc.join(5)
-            why = f"crashed (exit {proc.exitcode})"
-            break
-        if status != "ok":
-            why = f"error: {value}"
-            break
-        times.append(seconds)
-    if proc.is_alive():
-        proc.kill()
-    proc.join()
-    return (value, statistics.median(times), None) if why is None else (None, None, why)
+            return None, f"crashed (exit {proc.exitcode})"
+        return (status, value, seconds), None if status != "error" else f"error: {value}"
+
+    for name, factory in factories.items():
+        parent, child = context.Pipe()
+        proc = context.Process(target=_server, args=(child, factory, args))
+        proc.start()
+        child.close()
+        servers[name] = (parent, proc)
+        _, why[name] = ask(name, None)
+    names = list(factories)
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            if why[name] is None:
+                reply, why[name] = ask(name, "go")
+                if why[name] is None:
+                    values[name] = reply[1]
+                    times[name].append(reply[2])
+    for name, (conn, proc) in servers.items():
+        if why[name] is None:
+            conn.send(None)
+        proc.join(5)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+    return {name: (values[name], statistics.median(times[name]), None) if why[name] is None else
+            (None, None, why[name]) for name in factories}
 
 
 def fmt(x, digits=6):
@@ -196,10 +224,8 @@ def fmt(x, digits=6):
 def accounting_tables(points, repeats, timeout, log):
     rows, summary = [], []
     for sigma, q, steps in points:
-        results = {}
-        for name, factory in METHODS.items():
-            log(f"  σ={sigma} q={q:.6g} T={steps} {name} ...")
-            results[name] = measure(factory, (sigma, q, steps, DELTA), repeats, timeout)
+        log(f"  σ={sigma} q={q:.6g} T={steps} ...")
+        results = measure(METHODS, (sigma, q, steps, DELTA), repeats, timeout)
         uppers = [v[1] for v, _, _ in results.values() if v is not None and v[1] is not None]
         best = min(uppers + ([GRID[(sigma, q, steps)]] if (sigma, q, steps) in GRID else []))
         ours_value, ours_time, _ = results[OURS]
@@ -234,10 +260,8 @@ def calibration_table(repeats, timeout, log):
     lines = [f"| calibrator (ε={CALIBRATION['epsilon']}, δ={CALIBRATION['delta']}, q={CALIBRATION['sample_rate']}, "
              f"T={CALIBRATION['steps']}) | σ | (σ − σ*)/σ* | privrobust ε bracket at σ | median s |",
              "|---|---:|---:|---|---:|"]
-    args = tuple(CALIBRATION.values())
-    for name, factory in CALIBRATORS.items():
-        log(f"  {name} ...")
-        sigma, seconds, why = measure(factory, args, repeats, timeout)
+    log("  calibration ...")
+    for name, (sigma, seconds, why) in measure(CALIBRATORS, tuple(CALIBRATION.values()), repeats, timeout).items():
         if why:
             lines.append(f"| {name} | — | — | — | {why} |")
         else:
