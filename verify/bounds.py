@@ -28,6 +28,7 @@ and for l-inf balls, the numbers agree to rounding (benchmarks/verification.py l
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -320,7 +321,7 @@ def compute_bounds(model, x, *, eps, norm=math.inf, method="crown", C=None, x_mi
     which intermediate neurons get CROWN bounds for the whole batch, as auto-LiRPA 0.3 does (looser, and
     batch-dependent; for comparisons with it). backend: "native" (this module), "auto_lirpa" (auto-LiRPA, see
     verify/lirpa_backend.py; it always applies its batch rule and drops the box of ℓ2/ℓ1 sets) or "auto"
-    (auto_lirpa when a working auto_LiRPA is importable, else native).
+    (auto_lirpa when auto_LiRPA imports; native, with a warning, if it then fails; else native).
     """
     if not isinstance(batch_stability, bool):
         raise TypeError(f"batch_stability must be a bool, got {type(batch_stability).__name__}")
@@ -336,8 +337,13 @@ def compute_bounds(model, x, *, eps, norm=math.inf, method="crown", C=None, x_mi
         net = parse_model(model, x.shape[1:], dtype=dtype, device=x.device)
         domain = InputSet.build(x, eps, norm, x_min, x_max)
         spec = _spec_matrix(C, x.shape[0], net, x)
-        if backend == "auto_lirpa" or (backend == "auto" and lirpa_backend.available()):
+        if backend == "auto_lirpa":
             return lirpa_backend.lirpa_bounds(model, x, domain, spec, method, dtype)
+        if backend == "auto" and lirpa_backend.available():
+            try:
+                return lirpa_backend.lirpa_bounds(model, x, domain, spec, method, dtype)
+            except Exception as err:  # an auto_LiRPA that imports but cannot run this model or torch
+                warnings.warn(f"auto-LiRPA failed ({type(err).__name__}: {err}); using the native bounds")
         lower, upper, _ = network_bounds(net, domain, spec, method, batch_stability=batch_stability)
     return lower, upper
 

@@ -87,3 +87,16 @@ def test_auto_is_native_without_auto_lirpa(monkeypatch):
             compute_bounds(model, x, eps=0.1, backend="lirpa")
     finally:
         lirpa_backend.available.cache_clear()
+
+
+def test_auto_falls_back_with_a_warning_when_auto_lirpa_fails(stand_in, monkeypatch):
+    def broken(self, x, C, method):
+        raise RuntimeError("unsupported torch")
+    monkeypatch.setattr(Recorder.BoundedModule, "compute_bounds", broken)
+    model, x = network(), torch.rand(2, 4, dtype=torch.float64)
+    with pytest.warns(UserWarning, match="auto-LiRPA failed.*unsupported torch"):
+        auto = compute_bounds(model, x, eps=0.1, method="crown")
+    native = compute_bounds(model, x, eps=0.1, method="crown", backend="native")
+    assert all(torch.equal(a, b) for a, b in zip(auto, native))
+    with pytest.raises(RuntimeError, match="unsupported torch"):
+        compute_bounds(model, x, eps=0.1, backend="auto_lirpa")
