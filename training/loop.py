@@ -9,7 +9,6 @@ initial weights are the caller's; sampling, noise and views each get a generator
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from training.distributed import Workers
 from training.dpsgd import DPSGD
 from training.pixeldp import constrain, enforce, pre_noise_layers
 from training.privacy import plan_privacy
-from training.runs import CONFIG, METRICS, RunDirectory
+from training.runs import METRICS, RunDirectory
 from training.sampling import poisson_batch, steps_per_epoch
 from training.views import Views
 
@@ -190,22 +189,17 @@ def train_dpsgd(model: nn.Module, dataset, *, config: DPConfig = DPConfig(), eps
     run = RunDirectory(out, resume=resume) if (out is not None and (workers.is_main or resume)) else None
     history: list[EpochRecord] = []
     spent = 0.0
-    if run is not None and resume:
-        if run.read_json(CONFIG) != json_roundtrip(record):
-            raise ValueError(f"resume: the run in {out} was started with a different configuration")
-        state = run.latest_checkpoint()
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            schedule.load_state_dict(state["schedule"])
-            for name, g in gens.items():
-                g.set_state(state["generators"][name])
-            if average is not None:
-                average.load_state_dict(state["average"])
-            history = [EpochRecord(**h) for h in state["history"]]
-            spent = state["wall_time_s"]
-    elif run is not None:
-        run.write_json(CONFIG, record)
+    state = run.begin(record, resume) if run is not None else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        for name, g in gens.items():
+            g.set_state(state["generators"][name])
+        if average is not None:
+            average.load_state_dict(state["average"])
+        history = [EpochRecord(**h) for h in state["history"]]
+        spent = state["wall_time_s"]
     writer = run if workers.is_main else None
     brackets = plan.log_brackets(range(per_epoch, total + 1, per_epoch))
     for epoch in range(len(history), config.epochs):
@@ -226,11 +220,6 @@ def train_dpsgd(model: nn.Module, dataset, *, config: DPConfig = DPConfig(), eps
     if writer is not None:
         writer.write_json(METRICS, result.metrics())
     return result
-
-
-def json_roundtrip(record: dict) -> dict:
-    """``record`` as it reads back from JSON (tuples become lists, objects strings)."""
-    return json.loads(json.dumps(record, sort_keys=True, default=str))
 
 
 def _epoch(engine, average, evaluated, schedule, gens, x_train, y_train, x_test, y_test, workers, epoch,

@@ -84,8 +84,7 @@ def train_robust(model: nn.Module, dataset, *, config: RobustConfig = RobustConf
     continues the run saved there from its last checkpoint, refusing another configuration."""
     from tqdm.auto import tqdm
 
-    from training.loop import json_roundtrip
-    from training.runs import CONFIG, METRICS, RunDirectory
+    from training.runs import METRICS, RunDirectory
 
     if not isinstance(config, RobustConfig):
         raise TypeError(f"config must be a training.RobustConfig, got {type(config).__name__}")
@@ -100,21 +99,16 @@ def train_robust(model: nn.Module, dataset, *, config: RobustConfig = RobustConf
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, total)
     pre = pre_noise_layers(model) if pixeldp_route is not None else None
     history, start, spent = [], time.perf_counter(), 0.0
-    record = json_roundtrip({"dataset": getattr(dataset, "name", "?"), "seed": seed, "private": False,
-                             "pixeldp_route": pixeldp_route, "config": dataclasses.asdict(config)})
+    record = {"dataset": getattr(dataset, "name", "?"), "seed": seed, "private": False,
+              "pixeldp_route": pixeldp_route, "config": dataclasses.asdict(config)}
     run = RunDirectory(out, resume=resume) if out is not None else None
-    if run is not None and resume:
-        if run.read_json(CONFIG) != record:
-            raise ValueError(f"resume: the run in {out} was started with a different configuration")
-        state = run.latest_checkpoint()
-        if state is not None:
-            model.load_state_dict(state["model"])
-            optimizer.load_state_dict(state["optimizer"])
-            schedule.load_state_dict(state["schedule"])
-            generator.set_state(state["generator"])
-            history, spent = [tuple(h) for h in state["history"]], state["wall_time_s"]
-    elif run is not None:
-        run.write_json(CONFIG, record)
+    state = run.begin(record, resume) if run is not None else None
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        generator.set_state(state["generator"])
+        history, spent = [tuple(h) for h in state["history"]], state["wall_time_s"]
     for epoch in range(len(history), config.epochs):
         order = torch.randperm(len(y), generator=generator, device=device)
         running = 0.0

@@ -42,6 +42,16 @@ class RunDirectory:
     def read_json(self, name: str) -> dict:
         return json.loads((self.path / name).read_text())
 
+    def begin(self, record: dict, resume: bool) -> dict | None:
+        """Start the run described by ``record`` (written as config.json), or, with ``resume``, check that the
+        saved run has that configuration and return its latest checkpoint (None if it has none yet)."""
+        if not resume:
+            self.write_json(CONFIG, record)
+            return None
+        if self.read_json(CONFIG) != json_roundtrip(record):
+            raise ValueError(f"resume: the run in {self.path} was started with a different configuration")
+        return self.latest_checkpoint()
+
     def save_checkpoint(self, epoch: int, state: dict) -> Path:
         target = self.path / CHECKPOINTS / f"epoch-{epoch:04d}.pt"
         partial = target.with_suffix(".partial")
@@ -52,3 +62,8 @@ class RunDirectory:
     def latest_checkpoint(self) -> dict | None:
         found = sorted((self.path / CHECKPOINTS).glob("epoch-*.pt"))
         return torch.load(found[-1], map_location="cpu", weights_only=False) if found else None
+
+
+def json_roundtrip(record: dict) -> dict:
+    """``record`` as it reads back from JSON (tuples become lists, objects strings)."""
+    return json.loads(json.dumps(record, sort_keys=True, default=str))

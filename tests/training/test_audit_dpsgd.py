@@ -8,13 +8,7 @@ from training.audit import audit_dpsgd, digits_dpsgd_audit
 from training.models import MLP
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # hundreds of tiny trainings: threads only contend with the other test worker
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("variant", ["correct", "no-clipping", "noise-over-sqrt-n"])

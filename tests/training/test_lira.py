@@ -25,12 +25,7 @@ def pool():
     return torch.as_tensor(x), torch.as_tensor(y)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def overfit(x, y, seed):
