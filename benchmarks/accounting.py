@@ -16,7 +16,6 @@ The peers (the ``bench`` extra) are imported only here, inside their factories.
 from __future__ import annotations
 
 import argparse
-import math
 import multiprocessing as mp
 import os
 import statistics
