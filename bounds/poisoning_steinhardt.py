@@ -19,7 +19,7 @@ import numpy as np
 
 from bounds.ball_fit import fit_in_ball
 from bounds.margin_loss import LOSSES, loss_slope, loss_value
-from bounds.sphere_slab import SphereSlab, centroid_shift_outer, features, fit_sphere_slab
+from bounds.sphere_slab import SphereSlab, features, fit_sphere_slab
 from mechanisms.validate import choice, integer, positive, real
 
 
@@ -135,8 +135,9 @@ def steinhardt_upper_bounds(x, y, defense: SphereSlab, epsilons, rho_sq, loss: s
 
 
 def evaluate_attack(x, y, bound: UpperBound, x_test, y_test) -> AttackResult:
-    """Retrain on D_c ∪ D_p over Θ and report (1/n) Σ ℓ, its certified lower bound (the dual of
-    bounds/ball_fit.py) and the test error. Proof: proofs/poisoning_svm_dual.py."""
+    """Retrain on D_c ∪ D_p over Θ (D_p: the attack of ``bound``, an UpperBound or a DataDependentBound) and
+    report (1/n) Σ ℓ, its certified lower bound (the dual of bounds/ball_fit.py) and the test error.
+    Proof: proofs/poisoning_svm_dual.py."""
     x, y = features(x, y)
     x_test, y_test = features(x_test, y_test)
     poisoned_x = np.vstack([x, bound.attack_x]) if bound.k else x
@@ -144,25 +145,6 @@ def evaluate_attack(x, y, bound: UpperBound, x_test, y_test) -> AttackResult:
     fit = fit_in_ball(poisoned_x, poisoned_y, bound.rho_sq, bound.loss, normalizer=len(x))
     return AttackResult(bound.epsilon, bound.k, bound.upper_bound, fit.objective, fit.lower_bound,
                         fit.error(x_test, y_test))
-
-
-def data_dependent_upper_bounds(x, y, defense: SphereSlab, epsilons, rho_sq, loss: str = "hinge", *,
-                                iterations: int = 3000, learning_rate: float = 0.1) -> list[float]:
-    """U* when the defense's centroids are computed on the poisoned data (radii fixed, poison must survive):
-    the bound over the fixed outer set of ``centroid_shift_outer`` (a rigorous relaxation, looser than
-    Steinhardt et al.'s SDP approximation, which is not a bound). The outer sets grow with ε, so the running
-    minimum from the largest ε down stays valid and makes U* non-decreasing.
-    Proofs: proofs/poisoning_centroid_shift.py, proofs/poisoning_upper_bound.py."""
-    x, y = features(x, y)
-    counts = [int((y == label).sum()) for label in (-1, 1)]
-    values = [steinhardt_upper_bounds(x, y, centroid_shift_outer(defense, counts, poison_count(e, len(x))), [e],
-                                      rho_sq, loss, iterations=iterations, learning_rate=learning_rate)[0].upper_bound
-              for e in epsilons]
-    order = sorted(range(len(values)), key=lambda i: -_epsilon(epsilons[i]))
-    running = math.inf
-    for i in order:
-        running = values[i] = min(values[i], running)
-    return values
 
 
 def steinhardt_report(x, y, x_test, y_test, epsilons, rho_sq, *, percentile: float = 70.0, loss: str = "hinge",

@@ -10,8 +10,8 @@ THEOREM = Theorem(
     statement="n clean points with centroid mu, k poison points within r of the poisoned centroid "
               "mu' = (n mu + sum x_j)"
               "/(n + k): then |mu' - mu| <= k r / n and every |x_j - mu| <= r (1 + k/n)",
-    source="Steinhardt, Koh & Liang 2017, Sec. 5 (data-dependent defenses); a fixed outer set replacing their SDP",
-    backs=("bounds.sphere_slab.centroid_shift_outer", "bounds.poisoning_steinhardt.data_dependent_upper_bounds"),
+    source="Steinhardt, Koh & Liang 2017, Sec. 5 (data-dependent defenses); a fixed outer set beside the relaxation",
+    backs=("bounds.sphere_slab.centroid_shift_outer", "bounds.poisoning_data_dependent.data_dependent_upper_bounds"),
 )
 
 

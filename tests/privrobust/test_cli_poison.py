@@ -58,3 +58,14 @@ def test_aggregate_dpa_on_digits(capsys):
 def test_bad_epsilon_is_reported(capsys):
     code, result = run_json(capsys, "poison", "steinhardt", "--epsilons", "-0.1")
     assert code == 2 and "epsilon must be >= 0" in result["error"]
+
+
+def test_steinhardt_data_dependent_columns(capsys):
+    code, result = run_json(capsys, "poison", "steinhardt", "--epsilons", "0.01", "0.05", "--iterations", "300",
+                            "--data-dependent")
+    assert code == 0
+    for row in result["results"]:
+        assert row["attack_loss_data_dependent"] <= row["upper_bound_data_dependent"]
+        assert 0.0 <= row["test_error_data_dependent"] <= 1.0
+    bounds = [row["upper_bound_data_dependent"] for row in result["results"]]
+    assert bounds == sorted(bounds)
