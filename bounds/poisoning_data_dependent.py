@@ -146,6 +146,8 @@ def margin_lower_bound(defense: SphereSlab, class_counts, split, weights, bias, 
     split = [integer("split", k, minimum=0) for k in split]
     c = label_index(label)
     weights = np.asarray(weights, dtype=float)
+    if weights.shape != defense.direction.shape:
+        raise ValueError(f"weights must have shape {defense.direction.shape} (the defense's), got {weights.shape}")
     lam = [k / (n + k) for k, n in zip(split, counts)]
     centre = defense.centroids[c]
     margin = label * (float(weights @ centre) + float(bias))

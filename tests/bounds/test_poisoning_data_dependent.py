@@ -123,6 +123,7 @@ def test_poison_loss_bound_takes_the_worst_split():
     (lambda d: margin_lower_bound(d, (20, 20), (-1, 2), np.ones(3), 0.0, 1), ValueError, "split must be"),
     (lambda d: margin_lower_bound(d, (0, 20), (1, 2), np.ones(3), 0.0, 1), ValueError, "class_counts must be"),
     (lambda d: margin_lower_bound(d, (20, 20), (1, 2), np.ones(3), 0.0, 0), ValueError, "y must be -1 or"),
+    (lambda d: margin_lower_bound(d, (20, 20), (1, 2), np.ones(4), 0.0, 1), ValueError, "weights must have shape"),
     (lambda d: poison_loss_bound(d, (20, 20), 2, np.ones(3), 0.0, "square"), ValueError, "loss must be one of"),
     (lambda d: data_dependent_upper_bounds(*blobs(0), d, [0.1], 1.0, refine=-1), ValueError, "refine must be"),
     (lambda d: data_dependent_upper_bounds(*blobs(0), d, [0.1], 0.0), ValueError, "rho_sq must be > 0"),
