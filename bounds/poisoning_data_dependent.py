@@ -28,7 +28,7 @@ import numpy as np
 
 from bounds.margin_loss import LOSSES, loss_slope, loss_value
 from bounds.poisoning_steinhardt import poison_count, steinhardt_upper_bounds
-from bounds.sphere_slab import LABELS, SphereSlab, centroid_shift_outer, features, label_index
+from bounds.sphere_slab import LABELS, SphereSlab, centroid_shift_outer, features, label_index, refit_centroids
 from mechanisms.validate import choice, integer, positive
 
 COORDS = 5  # Δ/‖Δ‖, the part of w orthogonal to Δ, three directions for the vectors' remaining parts
@@ -219,15 +219,6 @@ def _relaxation_bound(x, y, defense, counts, k, rho, loss, starts, steps, learni
     return best_value, best_theta, best_split
 
 
-def refitted_defense(x, y, defense: SphereSlab) -> SphereSlab:
-    """The defense with its centroids and slab direction recomputed on (x, y), radii kept."""
-    x, y = features(x, y)
-    centroids = np.stack([x[y == label].mean(axis=0) for label in LABELS])
-    gap = centroids[0] - centroids[1]
-    return SphereSlab(centroids, gap / np.linalg.norm(gap), defense.sphere_radii, defense.slab_radii,
-                      defense.percentile)
-
-
 def candidate_attack(x, y, defense: SphereSlab, split, weights, bias) -> tuple[np.ndarray, np.ndarray]:
     """k₋ + k₊ poison points at one location per class that pass the defense refitted on the poisoned data,
     placed to lower Σ_c k_c·margin at θ = (w, b): SLSQP on the exact constraints (radii shrunk by 1e-6) in the
@@ -268,7 +259,7 @@ def candidate_attack(x, y, defense: SphereSlab, split, weights, bias) -> tuple[n
     attack_y = np.repeat(np.array(LABELS), split)
     attack_x = np.repeat(points, split, axis=0)
     if len(attack_y):
-        passing = refitted_defense(np.vstack([x, attack_x]), np.concatenate([y, attack_y]), defense).contains(
+        passing = refit_centroids(defense, np.vstack([x, attack_x]), np.concatenate([y, attack_y])).contains(
             attack_x, attack_y, tol=0.0)
         if not passing.all():
             attack_x = np.repeat(defense.centroids, split, axis=0)

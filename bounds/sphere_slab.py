@@ -93,18 +93,30 @@ class SphereSlab:
         return min(candidates, key=lambda c: c[0])
 
 
-def fit_sphere_slab(x, y, percentile: float = 70.0) -> SphereSlab:
-    """The defense fitted on clean data: class centroids, v = (μ₋ − μ₊)/‖μ₋ − μ₊‖, and radii at the given
-    percentile (numpy's linear interpolation) of ‖x − μ_y‖ and |vᵀ(x − μ_y)| within each class."""
-    x, y = features(x, y)
-    percentile = in_interval("percentile", percentile, 0.0, 100.0, low_open=False, high_open=False)
+def _centroids(x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Class centroids [2, d] and the unit vector v = (μ₋ − μ₊)/‖μ₋ − μ₊‖ (x, y already checked)."""
     for label in LABELS:
         integer(f"number of points with label {label}", int((y == label).sum()), minimum=1)
     centroids = np.stack([x[y == label].mean(axis=0) for label in LABELS])
     gap = centroids[0] - centroids[1]
     if not np.linalg.norm(gap) > 0:
         raise ValueError("the two class centroids coincide: the slab direction is undefined")
-    v = gap / np.linalg.norm(gap)
+    return centroids, gap / np.linalg.norm(gap)
+
+
+def refit_centroids(defense: SphereSlab, x, y) -> SphereSlab:
+    """The defense with its centroids and slab direction recomputed on (x, y), radii kept (the data-dependent
+    defense of Steinhardt et al. §5 applied to the poisoned data)."""
+    centroids, v = _centroids(*features(x, y))
+    return SphereSlab(centroids, v, defense.sphere_radii, defense.slab_radii, defense.percentile)
+
+
+def fit_sphere_slab(x, y, percentile: float = 70.0) -> SphereSlab:
+    """The defense fitted on clean data: class centroids, v = (μ₋ − μ₊)/‖μ₋ − μ₊‖, and radii at the given
+    percentile (numpy's linear interpolation) of ‖x − μ_y‖ and |vᵀ(x − μ_y)| within each class."""
+    x, y = features(x, y)
+    percentile = in_interval("percentile", percentile, 0.0, 100.0, low_open=False, high_open=False)
+    centroids, v = _centroids(x, y)
     sphere, slab = [], []
     for i, label in enumerate(LABELS):
         centred = x[y == label] - centroids[i]

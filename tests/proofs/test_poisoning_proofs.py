@@ -11,7 +11,6 @@ POISONING_PROOFS = ("poisoning_bagging", "poisoning_centroid_shift", "poisoning_
 GUARANTEE_MODULES = ("bounds.aggregation", "bounds.poisoning_data_dependent", "bounds.poisoning_steinhardt",
                      "bounds.poisoning_tradeoff")
 PLUMBING = {"bounds.aggregation.certified_accuracy",  # counts certified test points; no theorem of its own
-            "bounds.poisoning_data_dependent.refitted_defense",  # the defense itself, refitted
             "bounds.poisoning_data_dependent.candidate_attack"}  # an attack, checked by retraining, not a bound
 
 
