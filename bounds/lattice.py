@@ -37,6 +37,8 @@ LOG2_FLOOR = -960.0
 #: any θ > 0 gives a valid bound, so the span only trades window width for work. Each measure caches its
 #: log-mgf per grid point, so the many windows and tail bounds of one composition share the work.
 THETA_SPAN = (-8, 8)
+#: exponents in ``log_mgf`` are raised to at least -EXP_FLOOR (an upper bound on M stays one)
+EXP_FLOOR = 700.0
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class LatticeMeasure:
             top = np.maximum(theta * offset[0], theta * offset[-1])   # the exponent is monotone in the index
             x = np.multiply.outer(theta, offset)
             x -= top[:, None]
+            np.maximum(x, -EXP_FLOOR, out=x)      # raising terms keeps the bound valid; exp is slow on subnormals
             np.exp(x, out=x)
             x *= self.arr[nonzero]
             values = top + np.log(x.sum(axis=1))

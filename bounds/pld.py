@@ -23,7 +23,7 @@ import numpy as np
 
 from scipy import fft as sfft
 
-from bounds.lattice import LatticeMeasure, Spectrum, coarsen_round, coarsen_up, window
+from bounds.lattice import UNIT_ROUNDOFF, LatticeMeasure, Spectrum, coarsen_round, coarsen_up, window
 from bounds.pld_discretize import dots, lower_step, upper_step
 from bounds.saddle import StepCumulants, minimal_tilt, saddle_tilt
 
@@ -33,6 +33,8 @@ TAIL_TOLERANCE = 1e-12
 #: per-step losses whose total untilted probability over all steps is below this fraction of δ are
 #: sent to +inf (upper) or clamped (lower): they cannot move ε but would widen every transform
 CUTOFF_FRACTION = 1e-5
+#: largest term (relative to the largest) that the suffix sums of ``_log_suffix`` may drop
+DROPPED = math.exp(-700.0)
 
 
 @dataclass(frozen=True)
@@ -114,11 +116,32 @@ def _power(unit: Laws, count: int, spread: float, res: Resolution) -> Laws:
 
 
 # ------------------------------------------------------------------------------------------------ queries
-def _log_suffix(arr: np.ndarray, log_w: np.ndarray) -> np.ndarray:
-    """log sum_{J >= j} arr_J e^{log_w_J} for every j, followed by -inf."""
+def _log_suffix(arr: np.ndarray, log_w: np.ndarray, upward: bool) -> np.ndarray:
+    """log of a bound on sum_{J >= j} arr_J e^{log_w_J} for every j (0 <= arr <= 1), from above if ``upward``,
+    else from below, followed by -inf.
+
+    The terms are scaled by the largest, e^{-top}, and summed from the top in linear space. A recursive sum of
+    n nonnegative terms errs by at most γ_n = n u / (1 - n u) of itself (Higham 2002, eq. (4.3)); each term's
+    exponent log arr + log_w - top is rounded by at most 4 u b, b = max |log arr| + max |log_w| + |top| + 1,
+    and exp and log err by a few ulps, so rel = 16 u (n + b) bounds the relative error. Terms below e^-700
+    after scaling are dropped (exp would be slow there), at most n e^-700 in all: the upward bound adds that
+    before widening by rel.
+    """
     with np.errstate(divide="ignore"):
-        terms = np.log(arr) + log_w
-    return np.append(np.logaddexp.accumulate(terms[::-1])[::-1], -np.inf)
+        log_arr = np.log(arr)
+    scaled = log_arr + log_w
+    top = float(np.max(scaled))
+    if top == -np.inf:
+        return np.full(arr.size + 1, -np.inf)
+    scaled -= top
+    scaled[scaled < -700.0] = -np.inf
+    smallest = float(np.min(arr, where=arr > 0, initial=1.0))
+    b = -math.log(smallest) + float(np.max(np.abs(log_w))) + abs(top) + 1.0
+    rel = 16.0 * UNIT_ROUNDOFF * (arr.size + b)
+    sums = np.cumsum(np.exp(scaled)[::-1])[::-1]
+    sums = (sums + arr.size * DROPPED) * (1.0 + rel) if upward else sums * (1.0 - rel)
+    with np.errstate(divide="ignore"):
+        return np.append(np.log(sums) + top, -np.inf)
 
 
 def epsilon_upper(m: LatticeMeasure, delta: float) -> float:
@@ -129,7 +152,7 @@ def epsilon_upper(m: LatticeMeasure, delta: float) -> float:
     """
     loss = m.loss
     log_w = m.log_weight(loss)
-    s1, s2 = _log_suffix(m.arr, log_w), _log_suffix(m.arr, log_w - loss)
+    s1, s2 = _log_suffix(m.arr, log_w, upward=True), _log_suffix(m.arr, log_w - loss, upward=False)
     log_err = (math.log(m.err) if m.err > 0 else -np.inf) + np.append(log_w, -np.inf)
     with np.errstate(over="ignore", invalid="ignore"):
         meas = np.exp(s1[1:]) * -np.expm1(np.minimum(loss + s2[1:] - s1[1:], 0.0))
@@ -152,7 +175,7 @@ def epsilon_lower(p: LatticeMeasure, q: LatticeMeasure, delta: float) -> float:
     if p.start != q.start or p.n != q.n or p.h != q.h:
         raise ValueError("P and Q statistic laws must share their window")
     wp, wq = p.log_weight(p.loss), q.log_weight(q.loss)
-    sp, sq = _log_suffix(p.arr, wp)[:-1], _log_suffix(q.arr, wq)[:-1]
+    sp, sq = _log_suffix(p.arr, wp, upward=False)[:-1], _log_suffix(q.arr, wq, upward=True)[:-1]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         p_low = np.exp(sp) - p.err * np.exp(wp)
         q_up = np.exp(sq) + q.err * np.exp(wq)

@@ -14,6 +14,10 @@ import math
 import numpy as np
 from scipy import special
 
+#: exponents below -EXP_FLOOR (relative to the largest term) are raised to it: e^-700 is far below anything
+#: that can change a sum whose largest term is 1, and numpy's exp is many times slower on subnormal results
+EXP_FLOOR = 700.0
+
 
 class StepCumulants:
     """K(λ), K'(λ), K''(λ) of one step's loss under P, from the pair's quadrature nodes."""
@@ -30,7 +34,7 @@ class StepCumulants:
         lam = np.atleast_1d(np.asarray(lam, dtype=float))
         x = self.log_w[None, :] + lam[:, None] * self.loss[None, :]
         top = x.max(axis=1)
-        w = np.exp(x - top[:, None])
+        w = np.exp(np.maximum(x - top[:, None], -EXP_FLOOR))   # no subnormal results (slow), no change in the sums
         total = w.sum(axis=1)
         k = top + np.log(total)
         w /= total[:, None]
@@ -42,12 +46,11 @@ class StepCumulants:
         """Losses beyond which the tilted one-step law has mass below e^{-nats} on each side (approximate)."""
         x = self.log_w + lam * self.loss
         order = np.argsort(self.loss)
-        log_cum = np.logaddexp.accumulate(x[order])
-        log_rev = np.logaddexp.accumulate(x[order][::-1])[::-1]
-        total = log_cum[-1]
+        w = np.exp(np.maximum(x[order] - x.max(), -EXP_FLOOR))
+        cum, rev = np.cumsum(w), np.cumsum(w[::-1])[::-1]     # partial sums of positive terms: relatively exact
         sorted_loss = self.loss[order]
-        lo_ok = np.nonzero(log_cum - total > -nats)[0]
-        hi_ok = np.nonzero(log_rev - total > -nats)[0]
+        lo_ok = np.nonzero(cum > math.exp(-nats) * cum[-1])[0]
+        hi_ok = np.nonzero(rev > math.exp(-nats) * cum[-1])[0]
         return float(sorted_loss[lo_ok[0]]), float(sorted_loss[hi_ok[-1]])
 
 
