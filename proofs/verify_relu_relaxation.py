@@ -11,12 +11,14 @@ THEOREM = Theorem(
     name="ReLU relaxation, big-M, dual norm",
     statement="for l < 0 < u, a in [0, 1] and x in [l, u]: a x <= max(x, 0) <= u (x - l) / (u - l), the chord "
               "touching at l and u; for a in {0, 1} the rows h >= z, h >= 0, h <= z - l (1 - a), h <= u a allow "
-              "exactly h = max(z, 0) on [l, u]; min over ||d||_p <= eps of a.d = -eps ||a||_q with 1/p + 1/q = 1, "
+              "exactly h = max(z, 0) on [l, u], and a fixed a = 1 (a = 0) allows exactly {h = z, z >= 0} ({h = 0, z <= 0}): the "
+              "rows of a ReLU stable on that side, so fixing a binary stabilises a neuron or pins an activation "
+              "region; min over ||d||_p <= eps of a.d = -eps ||a||_q with 1/p + 1/q = 1, "
               "attained",
     source="Zhang et al. 2018 (CROWN), Thm 3.2 and Sec. 3.2 (linear bounds of ReLU); Tjeng, Xiao & Tedrake "
            "2019, eq. (6) (big-M); Hoelder's inequality (e.g. Wong & Kolter 2018, dual norm of the first layer)",
     backs=("verify.bounds.relu_relaxation", "verify.bounds.backward_lower", "verify.perturbation.InputSet.min_linear",
-           "verify.mip.encode"),
+           "verify.mip_encoding.encode", "verify.obbt.ViolationLP", "verify.mip._nearest_in_region"),
 )
 
 
@@ -50,6 +52,10 @@ def _big_m() -> None:
                     feasible.append((low, high))
             # the union over a of the feasible h is the single point relu(z)
             assert feasible and all(lo == hi == max(z, 0) for lo, hi in feasible)
+            # a fixed binary: a = 1 admits z exactly when z >= 0 (then h = z), a = 0 exactly when z <= 0 (h = 0)
+            for a, side, value in ((1, z >= 0, z), (0, z <= 0, 0)):
+                low, high = max(z, 0), min(z - lv * (1 - a), uv * a)
+                assert (low <= high) == side and (not side or low == high == value)
 
 
 def _dual_norm() -> str:

@@ -16,7 +16,8 @@ import torch
 from mechanisms.validate import choice, positive
 from verify.attacks import pgd
 from verify.bounds import network_bounds
-from verify.mip import find_violation, flat_relu_bounds, network_blocks
+from verify.mip import find_violation, flat_relu_bounds
+from verify.mip_encoding import network_blocks
 from verify.network import parse_model
 from verify.onnx_io import load_onnx
 from verify.perturbation import InputSet
