@@ -127,7 +127,8 @@ def run_mip(args) -> int:
         print(*rows[-1], sep="\t", flush=True)
     x = X[8:9]
     r = minimum_distortion(model, x, int(Y[8]), tol=2e-4, timeout=args.timeout, x_min=0.0, x_max=1.0)
-    inside = r.lower <= 0.0940014207 <= r.upper and r.upper - r.lower <= 2e-4
+    # the published figure is a solver incumbent (tolerances ~1e-6): the exact minimum may lie a hair below it
+    inside = r.lower <= 0.0940014207 <= r.upper + 1e-6 and r.upper - r.lower <= 2e-4
     bad += not inside
     rows.append(("WK17a sample 9, minimum l-inf distortion", "0.0940014207",
                  f"[{r.lower:.10f}, {r.upper:.10f}] ({r.status})", f"{len(r.steps)} bisection steps",
