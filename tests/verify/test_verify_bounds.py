@@ -196,13 +196,22 @@ def test_cuda_bounds_equal_cpu_bounds():
 
 @pytest.mark.parametrize("method", METHODS)
 def test_an_example_bounds_do_not_depend_on_its_batch(method):
+    """Exactly so for IBP and CROWN. alpha-CROWN's Adam amplifies rounding: moving its starting bounds by
+    1e-15 moves its result by 4e-5 on this network (measured), and the rows bounded together differ from
+    those bounded alone in the last bits; so there both answers must be at least CROWN's and close."""
     model = cnn(4).eval()
     x = torch.rand(6, 1, 10, 10, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
-    together = compute_bounds(model, x, eps=0.08, method=method, x_min=0.0, x_max=1.0)
+    kwargs = dict(eps=0.08, x_min=0.0, x_max=1.0)
+    together = compute_bounds(model, x, method=method, **kwargs)
+    crown = compute_bounds(model, x, method="crown", **kwargs)
     for n in range(6):
-        alone = compute_bounds(model, x[n:n + 1], eps=0.08, method=method, x_min=0.0, x_max=1.0)
-        torch.testing.assert_close(alone[0], together[0][n:n + 1], rtol=0, atol=1e-9)
-        torch.testing.assert_close(alone[1], together[1][n:n + 1], rtol=0, atol=1e-9)
+        alone = compute_bounds(model, x[n:n + 1], method=method, **kwargs)
+        if method == "alpha-crown":
+            for bounds in (alone, (together[0][n:n + 1], together[1][n:n + 1])):
+                assert (bounds[0] >= crown[0][n:n + 1] - 1e-9).all() and (bounds[1] <= crown[1][n:n + 1] + 1e-9).all()
+        tol = 1e-3 if method == "alpha-crown" else 1e-9
+        torch.testing.assert_close(alone[0], together[0][n:n + 1], rtol=0, atol=tol)
+        torch.testing.assert_close(alone[1], together[1][n:n + 1], rtol=0, atol=tol)
 
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason=f"needs the benchmark data at {SHARED}")
