@@ -112,13 +112,12 @@ def bound_rows(net: Network, stop: int, rows: torch.Tensor, domain: InputSet, re
     """CROWN lower and upper bounds [N, S] of the flat neurons ``rows`` of the output of ops[start:stop].
 
     Rows are processed in chunks so that no A matrix exceeds CHUNK_ELEMENTS; alphas (if any) have shape
-    [N, 2S, *shape] and are sliced with them (rows first, then the same rows negated). Without alphas, over a
-    box, and behind a chain of convolutions, every neuron is bounded in patch form instead (verify/patches.py;
-    the same numbers, 3.3x faster on WK17a's second convolution than these dense matrices).
+    [N, 2S, *shape] and are sliced with them (rows first, then the same rows negated). Without alphas and
+    behind a chain of convolutions every neuron is bounded in patch form instead (verify/patches.py: the same
+    numbers, about 4x faster on WK17a's second convolution than these dense matrices).
     """
-    if alphas is None and start == 0 and domain.norm == math.inf and patch_chain(net, stop):
-        center, radius = (domain.upper + domain.lower) / 2, (domain.upper - domain.lower) / 2
-        lower, upper = patch_bounds(net, stop, center, radius, relax, CHUNK_ELEMENTS)
+    if alphas is None and start == 0 and patch_chain(net, stop):
+        lower, upper = patch_bounds(net, stop, domain, relax, CHUNK_ELEMENTS)
         return lower[:, rows], upper[:, rows]
     S = rows.numel()
     N = domain.center.shape[0]

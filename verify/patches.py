@@ -11,10 +11,14 @@ backward_lower's, up to the order of summation (tests/verify/test_patches.py).
 """
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 
 from verify.network import ConvOp, ElementwiseOp, Network, ReluOp
+from verify.perturbation import InputSet
 
 
 def patch_chain(net: Network, stop: int) -> bool:
@@ -39,19 +43,19 @@ def _windows(t: torch.Tensor, K: int, S: int, off: int, grid: tuple) -> torch.Te
     return cols.flatten(2).transpose(1, 2).unsqueeze(1)
 
 
-def patch_bounds(net: Network, stop: int, center: torch.Tensor, radius: torch.Tensor, relax: dict,
-                 max_elements: int):
-    """CROWN lower and upper bounds [N, C H W] of every neuron of the output of ops[:stop] over the box
-    center ± radius ([N, *input shape]); ``relax`` maps ReLU op indices to Relaxations (bounds.py).
-    Examples are processed in chunks so that no patch tensor much exceeds ``max_elements``."""
+def patch_bounds(net: Network, stop: int, domain: InputSet, relax: dict, max_elements: int):
+    """CROWN lower and upper bounds [N, C H W] of every neuron of the output of ops[:stop] over ``domain``;
+    ``relax`` maps ReLU op indices to Relaxations (bounds.py). Examples are processed in chunks so that no
+    patch tensor much exceeds ``max_elements``."""
     channels, h, w = net.shapes[stop]
     widest = max(shape[0] for shape in net.shapes[:stop + 1]) * _receptive_field(net, stop) ** 2
     chunk = max(1, max_elements // (2 * channels * h * w * widest))
     parts = []
-    for begin in range(0, center.shape[0], chunk):
+    for begin in range(0, domain.center.shape[0], chunk):
         part = slice(begin, begin + chunk)
         relax_part = {i: type(r)(*(t[part] for t in vars(r).values())) for i, r in relax.items()}
-        parts.append(_patch_bounds(net, stop, center[part], radius[part], relax_part))
+        domain_part = replace(domain, center=domain.center[part], lower=domain.lower[part], upper=domain.upper[part])
+        parts.append(_patch_bounds(net, stop, domain_part, relax_part))
     return tuple(torch.cat(side) for side in zip(*parts))
 
 
@@ -64,7 +68,8 @@ def _receptive_field(net: Network, stop: int) -> int:
     return K
 
 
-def _patch_bounds(net: Network, stop: int, center: torch.Tensor, radius: torch.Tensor, relax: dict):
+def _patch_bounds(net: Network, stop: int, domain: InputSet, relax: dict):
+    center = domain.center
     channels, h, w = net.shapes[stop]
     grid, N = (h, w), center.shape[0]
     eye = torch.eye(channels, dtype=center.dtype, device=center.device)
@@ -93,6 +98,18 @@ def _patch_bounds(net: Network, stop: int, center: torch.Tensor, radius: torch.T
             K, S, off = (K - 1) * op.stride[0] + op.weight.shape[-1], S * op.stride[0], off * op.stride[0] + op.padding[0]
             P = P.reshape(*lead, -1)
     P = P * _windows(center.new_ones(1, *net.shapes[0]), K, S, off, grid)
-    value = (P * _windows(center, K, S, off, grid)).sum(-1) - (P.abs() * _windows(radius, K, S, off, grid)).sum(-1)
-    value = value + bias
+    value = _min_linear(P, domain, lambda t: _windows(t, K, S, off, grid)) + bias
     return value[:, :channels].reshape(N, -1), -value[:, channels:].reshape(N, -1)
+
+
+def _min_linear(P: torch.Tensor, domain: InputSet, window) -> torch.Tensor:
+    """InputSet.min_linear on windows: the box A c - |A| r, the lp ball A x - eps ||A||_q, or the larger of
+    both for a ball intersected with a box (entries outside the input are 0 in P, so the norms are the
+    dense rows' norms)."""
+    center, radius = (window(t) for t in ((domain.upper + domain.lower) / 2, (domain.upper - domain.lower) / 2))
+    box = (P * center).sum(-1) - (P.abs() * radius).sum(-1)
+    if domain.norm == math.inf:
+        return box
+    dual = {2.0: 2.0, 1.0: math.inf}[domain.norm]
+    ball = (P * window(domain.center)).sum(-1) - domain.eps * torch.linalg.vector_norm(P, ord=dual, dim=-1)
+    return torch.maximum(ball, box) if domain.box_constrained else ball
