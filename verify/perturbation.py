@@ -62,14 +62,17 @@ class InputSet:
         if self.norm == math.inf:
             return self._box_min(A)
         dual = {2.0: 2.0, 1.0: math.inf}[self.norm]
-        ball = (A @ self.center.flatten(1).unsqueeze(-1)).squeeze(-1) - self.eps * torch.linalg.vector_norm(
-            A, ord=dual, dim=-1)
+        ball = _rows_dot(A, self.center.flatten(1)) - self.eps * torch.linalg.vector_norm(A, ord=dual, dim=-1)
         return torch.maximum(ball, self._box_min(A)) if self.box_constrained else ball
 
     def _box_min(self, A):
-        center = ((self.upper + self.lower) / 2).flatten(1).unsqueeze(-1)
-        radius = ((self.upper - self.lower) / 2).flatten(1).unsqueeze(-1)
-        return (A @ center - A.abs() @ radius).squeeze(-1)
+        center, radius = ((self.upper + self.lower) / 2).flatten(1), ((self.upper - self.lower) / 2).flatten(1)
+        return _rows_dot(A, center) - _rows_dot(A.abs(), radius)
+
+
+def _rows_dot(A: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """[N, S]: A[n] v[n] for A [B, S, D] (B = 1 or N) and v [N, D]; one matrix product when A is shared."""
+    return v @ A[0].T if A.shape[0] == 1 else (A @ v.unsqueeze(-1)).squeeze(-1)
 
 
 def _as_bound(name, value, x, default) -> torch.Tensor:
