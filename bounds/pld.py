@@ -101,11 +101,17 @@ def _coarsening_factor(h: float, spread: float, res: Resolution) -> int:
     return factor
 
 
+def _stage_size(count: int, largest: int) -> int:
+    """The largest divisor of count in [largest / 2, largest], else ``largest``: a stage without remainder
+    saves the remainder's inverse transforms at the finest grid."""
+    return next((k for k in range(largest, largest // 2 - 1, -1) if count % k == 0), largest)
+
+
 def _power(unit: Laws, count: int, spread: float, res: Resolution) -> Laws:
     """The count-fold composition of ``unit``, whose loss has standard deviation ``spread`` (tilted)."""
     leftovers: list[Laws] = []
-    k = res.steps_per_fft
-    while count > k:
+    while count > res.steps_per_fft:
+        k = _stage_size(count, res.steps_per_fft)
         block, rest = divmod(count, k)
         results = _compose_many([unit], [[k]] + ([[rest]] if rest else []))
         unit, spread, count = results[0], spread * math.sqrt(k), block

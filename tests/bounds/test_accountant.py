@@ -48,8 +48,11 @@ def _rr_composition_delta(eps0: float, k: int, eps: float) -> float:
     return float(np.sum(p * np.clip(1 - np.exp(eps - loss), 0, None)))
 
 
-@pytest.mark.parametrize("eps0,k,delta", [(0.5, 40, 1e-5), (0.1, 300, 1e-3), (1.0, 10, 1e-2)])
+@pytest.mark.parametrize("eps0,k,delta", [(0.5, 40, 1e-5), (0.1, 300, 1e-3), (1.0, 10, 1e-2),
+                                           (0.02, 6000, 1e-5), (0.02, 6007, 1e-5)])
 def test_bracket_contains_randomized_response_composition(eps0, k, delta):
+    """k = 6000 is composed in stages of 2000 steps (a divisor, no remainder), 6007 (prime) in stages of
+    2982 with a remainder (pld._stage_size)."""
     from scipy import optimize
     exact = optimize.brentq(lambda e: _rr_composition_delta(eps0, k, e) - delta, 0, eps0 * k, xtol=1e-13)
     r = epsilon_bracket(self_compose(RandomizedResponse(eps0), k), delta)
