@@ -104,7 +104,9 @@ def _coarsening_factor(h: float, spread: float, res: Resolution) -> int:
 def _stage_size(count: int, largest: int) -> int:
     """The largest divisor of count in [largest / 2, largest], else ``largest``: a stage without remainder
     saves the remainder's inverse transforms at the finest grid."""
-    return next((k for k in range(largest, largest // 2 - 1, -1) if count % k == 0), largest)
+    sizes = np.arange(largest, largest // 2 - 1, -1)
+    divisors = sizes[int(count) % sizes == 0]
+    return int(divisors[0]) if divisors.size else largest
 
 
 def _power(unit: Laws, count: int, spread: float, res: Resolution) -> Laws:
