@@ -198,24 +198,31 @@ def epsilon_lower(p: LatticeMeasure, q: LatticeMeasure, delta: float) -> float:
 # ------------------------------------------------------------------------------------------------ driver
 def _untilted_cutoff(pair, budget: float, start: float, rtol: float = 0.01) -> float:
     """A loss x >= start with P(L > x) <= budget, within a factor 1 + rtol of the smallest such x above
-    start (doubling, then bisection; +inf when never reached). Any such x is valid; a smaller one narrows
-    every transform of a heavy-tailed (subsampled) step."""
+    start (+inf when not reached by 1e5). Any such x is valid; a smaller one narrows every transform of a
+    heavy-tailed (subsampled) step. P(L > x) decreases in x, so its first value <= budget on the doublings
+    x0 2^j, then on a geometric grid of ratio <= 1 + rtol between the last two, is the answer (two
+    vectorised evaluations instead of a bisection)."""
     lo_loss, hi_loss = pair.loss_range
     log_budget = math.log(budget)
     if hi_loss < math.inf and pair.log_sf(hi_loss, "P") <= log_budget:
         return hi_loss
-    x = max(start, 1e-3)
-    if pair.log_sf(x, "P") <= log_budget:
-        return x
-    while pair.log_sf(2.0 * x, "P") > log_budget:
-        x *= 2.0
-        if x > 1e5:
-            return math.inf
-    below, above = x, 2.0 * x                   # P(L > below) > budget >= P(L > above)
-    while above - below > rtol * below:
-        middle = 0.5 * (below + above)
-        below, above = (below, middle) if pair.log_sf(middle, "P") <= log_budget else (middle, above)
-    return above
+    doublings = max(start, 1e-3) * 2.0 ** np.arange(math.ceil(math.log2(2e5 / max(start, 1e-3))) + 1)
+    j = _first_within(pair, doublings, log_budget)
+    if j is None or doublings[max(j - 1, 0)] > 1e5:
+        return math.inf
+    if j == 0:
+        return float(doublings[0])
+    steps = math.ceil(math.log(2.0) / math.log1p(rtol))
+    grid = doublings[j - 1] * 2.0 ** (np.arange(1, steps + 1) / steps)
+    return float(grid[_first_within(pair, grid, log_budget)])
+
+
+def _first_within(pair, losses: np.ndarray, log_budget: float) -> int | None:
+    """Index of the first loss with log P(L > loss) <= log_budget (None if none); a NaN (the loss overflows
+    far beyond any realistic cutoff) counts as not reached, which can only give a larger, still valid x."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        ok = np.flatnonzero(pair.log_sf(losses, "P") <= log_budget)
+    return int(ok[0]) if ok.size else None
 
 
 def direction_bracket(components, delta: float, res: Resolution = Resolution(),

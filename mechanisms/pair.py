@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import optimize, special
@@ -129,7 +130,7 @@ class PrivacyLossPair:
         """L(t) = ln((1-p) + p e^t) - ln((1-r) + r e^t)."""
         return _log_linear(t, self.p) - _log_linear(t, self.r)
 
-    @property
+    @cached_property
     def loss_range(self) -> tuple[float, float]:
         """Smallest and largest privacy loss (possibly infinite)."""
         ends = self.loss(np.array(self.base.t_range))
