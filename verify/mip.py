@@ -144,8 +144,9 @@ def mip_verify(model, x: torch.Tensor, label: int, *, eps, norm=math.inf, timeou
 
     One MILP per wrong class j (those whose margin CROWN ∩ IBP already proves positive are skipped), in
     order of CROWN's weakest margin first; robust when all are infeasible (Tjeng et al. 2019). ``tighten``
-    first tightens each class's neuron bounds over its violating inputs (obbt.tighten_for_violation: fewer
-    binaries and tighter big-M, or a proof by LP alone). The result carries each class's solver outcome (status, message, gap, time).
+    first tightens each class's neuron bounds over its violating inputs (obbt.ViolationLP: fewer binaries and
+    tighter big-M, or a proof by LP alone). The result carries each class's solver outcome (status, message,
+    gap, time).
     """
     start = time.monotonic()
     timeout = positive("timeout", timeout)
@@ -154,7 +155,13 @@ def mip_verify(model, x: torch.Tensor, label: int, *, eps, norm=math.inf, timeou
     net = parse_model(model, x.shape[1:])
     label = _one_example(x, label, net.out_features)
     domain = InputSet.build(x, eps, norm, x_min, x_max)
-    deadline = start + timeout
+    return _verify(net, network_blocks(net), x, label, domain, start, start + timeout, tighten)
+
+
+def _verify(net: Network, blocks, x: torch.Tensor, label: int, domain: InputSet, start: float, deadline: float,
+            tighten: bool) -> MipResult:
+    """mip_verify on a parsed network and its MILP blocks (minimum_distortion reuses them across decisions)."""
+    norm = domain.norm
     y = net.forward(x)[0].numpy()
     disjuncts = margin_disjuncts(label, net.out_features)
     wrong = [j for j in range(net.out_features) if j != label]
@@ -166,7 +173,6 @@ def mip_verify(model, x: torch.Tensor, label: int, *, eps, norm=math.inf, timeou
     C = torch.as_tensor(np.stack([c.C[0] for c in disjuncts]), dtype=x.dtype).unsqueeze(0)
     with torch.no_grad():
         lower, _, relu_bounds = network_bounds(net, domain, C, "crown", intersect=True)
-    blocks = network_blocks(net)
     flat = flat_relu_bounds(relu_bounds)
     box_lo, box_hi = domain.lower[0].flatten().numpy(), domain.upper[0].flatten().numpy()
     l1_ball = (x[0].flatten().numpy(), domain.eps) if norm == 1.0 else None
@@ -307,8 +313,8 @@ def minimum_distortion(model, x: torch.Tensor, label: int, *, norm=math.inf, tol
         if by_attack:
             verdict, cex = "not robust", adv
         else:
-            result = mip_verify(model, x, label, eps=eps, norm=norm, timeout=remaining, x_min=x_min, x_max=x_max,
-                                tighten=True)
+            domain = InputSet.build(x, eps, norm, x_min, x_max)
+            result = _verify(net, blocks, x, label, domain, step_start, start + timeout, tighten=True)
             verdict, cex = result.status, result.counterexample
         steps.append((eps, verdict, time.monotonic() - step_start))
         if verdict == "robust":
