@@ -202,7 +202,7 @@ def _untilted_cutoff(pair, budget: float, start: float, rtol: float = 0.01) -> f
     heavy-tailed (subsampled) step. P(L > x) decreases in x, so its first value <= budget on the doublings
     x0 2^j, then on a geometric grid of ratio <= 1 + rtol between the last two, is the answer (two
     vectorised evaluations instead of a bisection)."""
-    lo_loss, hi_loss = pair.loss_range
+    hi_loss = pair.loss_range[1]
     log_budget = math.log(budget)
     if hi_loss < math.inf and pair.log_sf(hi_loss, "P") <= log_budget:
         return hi_loss
