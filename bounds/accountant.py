@@ -48,12 +48,13 @@ def _bracket(lower: float, upper: float, method: str, delta: float) -> EpsilonBr
 
 def _pld_bracket(mechanism: Mechanism, delta: float, resolution: Resolution) -> tuple[float, float]:
     """Max over directions; the first (forward: usually the worse) at full resolution, any other one
-    coarse first and refined only when its coarse upper bound exceeds the best upper bound so far."""
+    first by a coarse upper bound alone, refined only when that exceeds the best upper bound so far (a
+    direction left unrefined has ε below the maximum, so its lower bound is not needed)."""
     coarse = Resolution(grid=resolution.grid * COARSE, max_fft=resolution.max_fft)
     lower = upper = -math.inf
     for i, comps in enumerate(mechanism.directions().values()):
-        found = direction_bracket(comps, delta, coarse if i else resolution)
-        if i and found.upper > upper:
+        found = direction_bracket(comps, delta, coarse, lower=False) if i else None
+        if found is None or found.upper > upper:
             found = direction_bracket(comps, delta, resolution)
         lower, upper = max(lower, found.lower), max(upper, found.upper)
     return float(lower), float(upper)

@@ -32,11 +32,15 @@ from scipy import fft as sfft
 UNIT_ROUNDOFF = np.finfo(float).eps / 2
 #: log2 of the smallest product the spectral powers may reach (see ``rounding_error``)
 LOG2_FLOOR = -960.0
-#: Chernoff exponents θ (index units) are tried on the grid 2^{j/2}, j integer, from 2^-4 / sd up to 2^4 / sd
-#: (sd of the composition; the Gaussian optimum at tail 1e-14 is near 8 / sd, heavier tails want a smaller θ);
-#: any θ > 0 gives a valid bound, so the span only trades window width for work. Each measure caches its
-#: log-mgf per grid point, so the many windows and tail bounds of one composition share the work.
-THETA_SPAN = (-8, 8)
+#: Chernoff exponents θ (index units) lie on the grid 2^{j/THETA_STEPS}, j integer, within THETA_OCTAVES
+#: octaves of 1 / sd (sd of the composition; the Gaussian optimum at tail 1e-12 is near 7 / sd, heavier tails
+#: want a smaller θ, and a heavy tail's optimum is sharp: a step of 2^{1/2} cost 20 % of a window's width).
+#: Any θ > 0 gives a valid bound, so the grid only trades width for work. Each measure caches its log-mgf per
+#: grid point, so the many windows and tail bounds of one composition share the work.
+THETA_STEPS = 8
+THETA_OCTAVES = (-8, 6)
+#: largest block, in standard deviations of the measure, that ``log_mgf`` sums before exponentiating
+MGF_BLOCK_SDS = 1 / 64
 #: exponents in ``log_mgf`` are raised to at least -EXP_FLOOR (an upper bound on M stays one)
 EXP_FLOOR = 700.0
 
@@ -77,27 +81,44 @@ class LatticeMeasure:
         var = float((self.arr * (idx - mean) ** 2).sum())
         return self.start + mean, max(var, 1e-12)
 
-    def log_mgf(self, sign: float, js: range) -> np.ndarray:
-        """log sum_i arr_i e^{sign θ_j (I_i - mean)} for θ_j = 2^{j/2}, j in ``js`` (the stored measure, not
-        its ideal: see ``Spectrum.compose`` for why the wrap-around charge needs only the stored one)."""
+    def log_mgf(self, sign: float, js) -> np.ndarray:
+        """An upper bound on log sum_i arr_i e^{sign θ_j (I_i - mean)} for θ_j = 2^{j/THETA_STEPS}, j in ``js``
+        (the stored measure, not its ideal: see ``Spectrum.compose`` for why the wrap-around charge needs only
+        the stored one). Cells are summed in blocks of MGF_BLOCK_SDS sd or less, each block's mass placed at
+        its end in the direction of sign: this raises log M(θ) by at most θ (block - 1), so a Chernoff window
+        grows by at most block - 1 points per side, and the work drops by the block size."""
         cache = self.__dict__.setdefault("_log_mgf_cache", {})
         missing = [j for j in js if (sign, j) not in cache]
         if missing:
-            theta = sign * 2.0 ** (np.array(missing, dtype=float) / 2)
-            # Only the non-empty cells (a one-step measure on sparse dots has few): the largest exponent sits
-            # at the first or last of them, which carries mass, so the shifted sum is >= that mass and cannot
-            # underflow to zero (log M = -inf would be an unsound tail bound); empty cells could overflow 0 * inf.
-            nonzero = np.flatnonzero(self.arr)
-            offset = self.start + nonzero - self.moments[0]
+            theta = sign * 2.0 ** (np.array(missing, dtype=float) / THETA_STEPS)
+            offset, mass = self._mgf_blocks(sign)
+            # Only blocks with mass: the largest exponent sits at the first or last of them, so the shifted sum
+            # is >= that mass and cannot underflow to zero (log M = -inf would be an unsound tail bound).
             top = np.maximum(theta * offset[0], theta * offset[-1])   # the exponent is monotone in the index
             x = np.multiply.outer(theta, offset)
             x -= top[:, None]
             np.maximum(x, -EXP_FLOOR, out=x)      # raising terms keeps the bound valid; exp is slow on subnormals
             np.exp(x, out=x)
-            x *= self.arr[nonzero]
+            x *= mass
             values = top + np.log(x.sum(axis=1))
             cache.update({(sign, j): v for j, v in zip(missing, values)})
         return np.array([cache[(sign, j)] for j in js])
+
+    @property
+    def mgf_block(self) -> int:
+        """Block size of ``log_mgf``: the largest power of two within MGF_BLOCK_SDS standard deviations."""
+        return 1 << max(0, int(math.log2(MGF_BLOCK_SDS * math.sqrt(self.moments[1]))))
+
+    def _mgf_blocks(self, sign: float) -> tuple[np.ndarray, np.ndarray]:
+        """Offsets from the mean (the block's last index for sign > 0, its first otherwise) and masses of
+        the non-empty blocks of ``log_mgf``."""
+        if "_mgf_block_cache" not in self.__dict__:
+            block = self.mgf_block
+            mass = np.concatenate([self.arr, np.zeros(-self.n % block)]).reshape(-1, block).sum(axis=1)
+            nonzero = np.flatnonzero(mass)
+            self.__dict__["_mgf_block_cache"] = (self.start + nonzero * block - self.moments[0], mass[nonzero])
+        first, mass = self.__dict__["_mgf_block_cache"]
+        return (first + (self.mgf_block - 1) if sign > 0 else first), mass
 
     def normalised(self) -> "LatticeMeasure":
         """Rescale arr to total mass one (log_z and err follow)."""
@@ -112,12 +133,32 @@ def _centre_var(parts) -> tuple[float, float]:
     return (sum(k * m.moments[0] for m, k in parts), sum(k * m.moments[1] for m, k in parts))
 
 
-def _log_mgf_grid(parts, sign: float) -> tuple[np.ndarray, np.ndarray]:
-    """θ > 0 on the grid and sum_k n_k log M_k(sign θ) of the centred composition."""
+def _chernoff_min(parts, sign: float, objective) -> float:
+    """min over grid θ > 0 of objective(θ, sum_k n_k log M_k(sign θ)) (log-mgfs of the centred composition).
+
+    Both objectives used here are quasiconvex in θ (a convex function of θ, or one divided by θ with a
+    positive value at 0, whose sublevel sets are intervals), so a pattern search finds the grid minimum:
+    steps of an octave, then halved, moving while a neighbour is lower, about ten evaluations in all."""
     _, var = _centre_var(parts)
-    j0 = -round(math.log2(var))      # 2^{j0/2} ~ 1/sd
-    js = range(j0 + THETA_SPAN[0], j0 + THETA_SPAN[1] + 1)
-    return 2.0 ** (np.array(js, dtype=float) / 2), sum(k * m.log_mgf(sign, js) for m, k in parts)
+    j_sd = -round(THETA_STEPS * 0.5 * math.log2(var))     # θ ~ 1/sd
+    lo, hi = j_sd + THETA_STEPS * THETA_OCTAVES[0], j_sd + THETA_STEPS * THETA_OCTAVES[1]
+
+    def value(js):
+        thetas = 2.0 ** (np.array(js, dtype=float) / THETA_STEPS)
+        return objective(thetas, sum(k * m.log_mgf(sign, js) for m, k in parts))
+
+    best = min(j_sd + 3 * THETA_STEPS, hi)
+    low = float(value([best])[0])
+    step = THETA_STEPS
+    while step:
+        nearby = [j for j in (best - step, best + step) if lo <= j <= hi]
+        values = value(nearby)
+        i = int(np.argmin(values))
+        if values[i] < low:
+            best, low = nearby[i], float(values[i])
+        else:
+            step //= 2
+    return low
 
 
 def tail_mass(parts, lo: int, hi: int) -> tuple[float, float]:
@@ -132,8 +173,8 @@ def tail_mass(parts, lo: int, hi: int) -> tuple[float, float]:
         if reach <= 0:
             out.append(1.0)
             continue
-        thetas, log_m = _log_mgf_grid(parts, sign)
-        out.append(math.exp(min(0.0, float(np.min(log_m - thetas * reach)))))
+        log_bound = _chernoff_min(parts, sign, lambda theta, log_m: log_m - theta * reach)
+        out.append(math.exp(min(0.0, log_bound)))
     return out[0], out[1]
 
 
@@ -141,10 +182,8 @@ def window(parts, tol: float) -> tuple[int, int]:
     """The narrowest index window [lo, hi) whose Chernoff tail bounds (grid θ) are at most ``tol`` per side:
     reach a = min_θ (sum n_k log M_k(θ) - log tol) / θ on each side of the centre."""
     centre, _ = _centre_var(parts)
-    reach = []
-    for sign in (-1.0, 1.0):
-        thetas, log_m = _log_mgf_grid(parts, sign)
-        reach.append(float(np.min((log_m - math.log(tol)) / thetas)))
+    reach = [_chernoff_min(parts, sign, lambda theta, log_m: (log_m - math.log(tol)) / theta)
+             for sign in (-1.0, 1.0)]
     return math.floor(centre - reach[0]), math.ceil(centre + reach[1]) + 1
 
 

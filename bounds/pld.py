@@ -52,17 +52,20 @@ class Resolution:
 
 @dataclass(frozen=True)
 class Laws:
-    """The three measures carried through a composition (see module doc)."""
+    """The three measures carried through a composition (see module doc); ``p`` and ``q`` are None when
+    only the upper bound is wanted."""
 
     upper: LatticeMeasure
-    p: LatticeMeasure
-    q: LatticeMeasure
+    p: LatticeMeasure | None = None
+    q: LatticeMeasure | None = None
 
     @property
     def h(self) -> float:
         return self.upper.h
 
     def coarsened(self, factor: int) -> "Laws":
+        if self.p is None:
+            return Laws(coarsen_up(self.upper, factor))
         return Laws(coarsen_up(self.upper, factor), coarsen_round(self.p, factor), coarsen_round(self.q, factor))
 
 
@@ -80,16 +83,15 @@ class DirectionBracket:
 def _compose_many(units: list[Laws], powers_list: list[list[int]]) -> list[Laws]:
     """For each powers vector, the composition prod_i units_i^{*powers_i}; one forward transform per unit
     and chain serves all of them. The P and Q statistic laws share each window (it defines the statistic)."""
+    names = ("upper",) if units[0].p is None else ("upper", "p", "q")
     windows = []
     for powers in powers_list:
-        lo_u, hi_u = window([(law.upper, k) for law, k in zip(units, powers) if k], TAIL_TOLERANCE)
-        lo_p, hi_p = window([(law.p, k) for law, k in zip(units, powers) if k], TAIL_TOLERANCE)
-        windows.append((min(lo_u, lo_p), max(hi_u, hi_p)))
+        ends = [window([(getattr(law, name), k) for law, k in zip(units, powers) if k], TAIL_TOLERANCE)
+                for name in names[:2]]
+        windows.append((min(lo for lo, _ in ends), max(hi for _, hi in ends)))
     nfft = sfft.next_fast_len(max(hi - lo for lo, hi in windows), real=True)
-    chains = [Spectrum([getattr(law, name) for law in units], nfft) for name in ("upper", "p", "q")]
-    return [Laws(chains[0].compose(powers, lo, hi, pessimistic=True),
-                 chains[1].compose(powers, lo, hi, pessimistic=False),
-                 chains[2].compose(powers, lo, hi, pessimistic=False))
+    chains = [Spectrum([getattr(law, name) for law in units], nfft) for name in names]
+    return [Laws(*(chain.compose(powers, lo, hi, pessimistic=not i) for i, chain in enumerate(chains)))
             for powers, (lo, hi) in zip(powers_list, windows)]
 
 
@@ -226,8 +228,9 @@ def _first_within(pair, losses: np.ndarray, log_budget: float) -> int | None:
 
 
 def direction_bracket(components, delta: float, res: Resolution = Resolution(),
-                      lam: float | None = None) -> DirectionBracket:
-    """Certified ε bracket for one direction; ``components`` is a tuple of (PrivacyLossPair, count)."""
+                      lam: float | None = None, lower: bool = True) -> DirectionBracket:
+    """Certified ε bracket for one direction; ``components`` is a tuple of (PrivacyLossPair, count).
+    Without ``lower`` only the upper bound is computed (a third of the transforms) and ``lower`` is -inf."""
     cums = [(StepCumulants(pair, 64.0), n) for pair, n in components]
     if lam is None:
         lam_s = saddle_tilt(cums, delta, lam_max=60.0)
@@ -247,13 +250,12 @@ def direction_bracket(components, delta: float, res: Resolution = Resolution(),
         lo_loss = max(lo_loss, pair.loss_range[0])
         i_lo, i_hi = math.floor(lo_loss / h) - 1, math.ceil(hi_loss / h) + 1
         grid = dots(pair, h, i_lo, i_hi, lam)
-        p_law, q_law = lower_step(pair, h, grid, lam)
-        unit = Laws(upper_step(pair, h, grid, lam), p_law, q_law)
+        unit = Laws(upper_step(pair, h, grid, lam), *(lower_step(pair, h, grid, lam) if lower else ()))
         laws.append(_power(unit, n, sd, res))
     if len(laws) > 1:
         h = max(law.h for law in laws)
         total = _compose_many([law.coarsened(round(h / law.h)) for law in laws], [[1] * len(laws)])[0]
     else:
         total = laws[0]
-    return DirectionBracket(epsilon_lower(total.p, total.q, delta), epsilon_upper(total.upper, delta),
-                            lam, total.h)
+    return DirectionBracket(epsilon_lower(total.p, total.q, delta) if lower else -math.inf,
+                            epsilon_upper(total.upper, delta), lam, total.h)
