@@ -118,6 +118,17 @@ def test_finer_grid_narrows_the_bracket_and_brackets_overlap():
     assert max(coarse.lower, fine.lower) <= min(coarse.upper, fine.upper)
 
 
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+def test_upper_alone_is_the_same_upper_bound(direction):
+    """Skipping the P and Q statistic chains leaves the pessimistic chain, its windows and so its upper
+    bound unchanged (the windows are the union over the chains' needs, so equality is not automatic)."""
+    comps = dpsgd(1.0, 0.01, 3000).directions()[direction]
+    both, alone = (direction_bracket(comps, 1e-5, lower=flag) for flag in (True, False))
+    assert alone.lower == -math.inf
+    assert alone.upper == pytest.approx(both.upper, rel=0, abs=1e-8)
+    assert both.lower <= alone.upper
+
+
 @pytest.mark.parametrize("kwargs,match", [
     (dict(noise_multiplier=0.0), "noise_multiplier"), (dict(noise_multiplier=float("nan")), "noise_multiplier"),
     (dict(sample_rate=0.0), "sample_rate"), (dict(sample_rate=1.2), "sample_rate"),

@@ -22,7 +22,8 @@ def test_point_mass_beside_empty_cells_has_log_mgf_zero(sign):
     np.testing.assert_array_equal(measure(arr).log_mgf(sign, js), np.zeros(len(js)))
 
 
-@given(p=st.floats(0.01, 0.99), gap=st.integers(1, 400), j=st.integers(-3 * THETA_STEPS, 2 * THETA_STEPS), sign=st.sampled_from([1.0, -1.0]))
+@given(p=st.floats(0.01, 0.99), gap=st.integers(1, 400), j=st.integers(-3 * THETA_STEPS, 2 * THETA_STEPS),
+       sign=st.sampled_from([1.0, -1.0]))
 def test_two_atoms_match_the_closed_form(p, gap, j, sign):
     """Atoms p at 0 and 1 - p at gap, centred at the mean m = (1 - p) gap: Λ = log(p e^{-sθm} + (1-p) e^{sθ(gap-m)}),
     raised by at most θ (block - 1) where the cells are summed in blocks."""
