@@ -181,15 +181,16 @@ def epsilon_upper(m: LatticeMeasure, delta: float) -> float:
 
 def epsilon_lower(p: LatticeMeasure, q: LatticeMeasure, delta: float) -> float:
     """max over thresholds t of log(P(S >= t) - δ) - log Q(S >= t), with P lowered and Q raised by their
-    err corrections (err times the largest tilt weight at or above t)."""
+    err corrections (err times the largest tilt weight at or above t). Q(S >= t) stays in log space: near
+    e^{-ε} it is below float64's range once ε exceeds about 745."""
     if p.start != q.start or p.n != q.n or p.h != q.h:
         raise ValueError("P and Q statistic laws must share their window")
     wp, wq = p.log_weight(p.loss), q.log_weight(q.loss)
     sp, sq = _log_suffix(p.arr, wp, upward=False)[:-1], _log_suffix(q.arr, wq, upward=True)[:-1]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         p_low = np.exp(sp) - p.err * np.exp(wp)
-        q_up = np.exp(sq) + q.err * np.exp(wq)
-        eps = np.log(p_low - delta) - np.log(q_up)
+        log_q_up = np.logaddexp(sq, math.log(q.err) + wq) if q.err > 0 else sq
+        eps = np.log(p_low - delta) - log_q_up
     eps = eps[np.isfinite(eps)]
     if eps.size == 0:
         return -math.inf

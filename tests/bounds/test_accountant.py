@@ -70,6 +70,16 @@ def test_pld_path_contains_composed_gaussian(sigma, count, delta):
     assert b.upper - b.lower <= 2e-3
 
 
+@pytest.mark.parametrize("sigma,count,delta", [(1.0, 2000, 1e-5), (0.5, 300, 1e-10)])
+def test_pld_path_brackets_a_composed_gaussian_beyond_exp_range(sigma, count, delta):
+    """ε of 1190 and 819: Q(S >= t) ~ e^{-ε} is below float64's range, yet the lower end must stay finite
+    (it was -inf while Q was summed in linear space) and the bracket within 1e-4 relative."""
+    exact = Gaussian(sigma / math.sqrt(count)).epsilon(delta)
+    b = direction_bracket(self_compose(Gaussian(sigma), count).directions()["forward"], delta)
+    assert exact > 745 and b.lower <= exact <= b.upper
+    assert b.upper - b.lower <= 1e-4 * exact
+
+
 @pytest.mark.parametrize("sigma,q,delta", [(1.0, 0.01, 1e-5), (0.6, 0.2, 1e-3), (2.0, 0.5, 1e-6)])
 def test_pld_path_contains_one_step_subsampled(sigma, q, delta):
     mech = PoissonSampled(Gaussian(sigma), q)
