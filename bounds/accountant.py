@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bounds.pld import Resolution, direction_bracket
 from bounds.rdp import rdp_epsilon
@@ -53,9 +53,12 @@ def _pld_bracket(mechanism: Mechanism, delta: float, resolution: Resolution) -> 
     coarse = Resolution(grid=resolution.grid * COARSE, max_fft=resolution.max_fft)
     lower = upper = -math.inf
     for i, comps in enumerate(mechanism.directions().values()):
-        found = direction_bracket(comps, delta, coarse, lower=False) if i else None
-        if found is None or found.upper > upper:
+        rough = direction_bracket(comps, delta, coarse, lower=False) if i else None
+        found = rough
+        if rough is None or rough.upper > upper:
             found = direction_bracket(comps, delta, resolution)
+            if rough is not None and rough.upper < found.upper:     # both are valid; the fine one can fail
+                found = replace(found, upper=rough.upper)
         lower, upper = max(lower, found.lower), max(upper, found.upper)
     return float(lower), float(upper)
 

@@ -9,6 +9,7 @@ from scipy import stats
 
 import privrobust
 from bounds.accountant import dpsgd_epsilon, epsilon_bracket
+from bounds import pld
 from bounds.pld import Resolution, direction_bracket
 from mechanisms import Gaussian, PoissonSampled, RandomizedResponse, dpsgd, self_compose
 
@@ -78,6 +79,20 @@ def test_pld_path_brackets_a_composed_gaussian_beyond_exp_range(sigma, count, de
     b = direction_bracket(self_compose(Gaussian(sigma), count).directions()["forward"], delta)
     assert exact > 745 and b.lower <= exact <= b.upper
     assert b.upper - b.lower <= 1e-4 * exact
+
+
+@pytest.mark.parametrize("sigma,q,steps,delta", [(1.0, 1e-3, 1000, 1e-12), (0.8, 1e-3, 1000, 1e-18),
+                                                  (2.0, 0.01, 100, 1e-12)])
+def test_rare_hit_regime_is_narrowed_by_retilting(sigma, q, steps, delta):
+    """Where a few sampled steps decide δ the saddle-point tilt is far off (these forward brackets were
+    [0.40, 1.45], [1.25, inf] and [0.37, 0.55]); the re-tilted bracket must be within WIDE and overlap
+    brackets computed at nearby tilts on a finer grid (all are certified)."""
+    comps = dpsgd(sigma, q, steps).directions()["forward"]
+    b = direction_bracket(comps, delta)
+    assert b.upper - b.lower <= pld.WIDE * max(1.0, b.upper)
+    for factor in (0.9, 1.0, 1.1):
+        other = direction_bracket(comps, delta, Resolution(grid=0.01), lam=b.lam * factor)
+        assert max(b.lower, other.lower) <= min(b.upper, other.upper)
 
 
 @pytest.mark.parametrize("sigma,q,delta", [(1.0, 0.01, 1e-5), (0.6, 0.2, 1e-3), (2.0, 0.5, 1e-6)])

@@ -1,9 +1,13 @@
-"""The ε read-out's suffix sums: rigorous bounds on the exact sums (mpmath), on either side."""
+"""The ε read-out: its suffix sums are rigorous bounds on the exact sums (mpmath), on either side, and its
+root is a valid bound where a closed form is known."""
+import math
+
 import mpmath as mp
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from bounds.pld import _log_suffix
+from bounds.lattice import LatticeMeasure
+from bounds.pld import _log_suffix, epsilon_upper
 
 
 def exact_log_suffix(arr, log_w):
@@ -42,3 +46,14 @@ def test_suffix_bounds_hold_the_exact_sums(seed, n, slope, span, offset, zeros):
 def test_all_zero_measure_has_empty_suffixes():
     out = _log_suffix(np.zeros(5), np.zeros(5), upward=True)
     assert out.shape == (6,) and np.all(out == -np.inf)
+
+
+@given(loss=st.floats(0.5, 20.0), delta=st.floats(1e-12, 0.5), lam=st.floats(0.0, 3.0))
+def test_upper_root_below_the_window_stays_a_valid_bound(loss, delta, lam):
+    """All mass at one loss l, the window starting there: δ(ε) = 1 - e^{ε - l} for ε < l, so ε(δ) = l + log(1 - δ),
+    below the window's first point; the read-out returned -inf there (an unsound upper bound), it now returns
+    the first point, which the bound certifies."""
+    h = loss / 64
+    m = LatticeMeasure(np.array([1.0, 0.0, 0.0]), 64, h, lam, lam * loss)   # untilted mass 1 at 64 h = loss
+    got = epsilon_upper(m, delta)
+    assert loss + math.log1p(-delta) <= got <= loss * (1 + 1e-12)
