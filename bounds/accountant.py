@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from bounds.pld import Resolution, direction_bracket
 from bounds.rdp import rdp_epsilon
@@ -57,8 +57,8 @@ def _pld_bracket(mechanism: Mechanism, delta: float, resolution: Resolution) -> 
         found = rough
         if rough is None or rough.upper > upper:
             found = direction_bracket(comps, delta, resolution)
-            if rough is not None and rough.upper < found.upper:     # both are valid; the fine one can fail
-                found = replace(found, upper=rough.upper)
+            if rough is not None:            # both are certified; the fine one can fail where the coarse did not
+                found = found.intersected(rough)
         lower, upper = max(lower, found.lower), max(upper, found.upper)
     return float(lower), float(upper)
 

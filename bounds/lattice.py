@@ -41,7 +41,9 @@ THETA_STEPS = 8
 THETA_OCTAVES = (-8, 6)
 #: largest block, in standard deviations of the measure, that ``log_mgf`` sums before exponentiating
 MGF_BLOCK_SDS = 1 / 64
-#: exponents in ``log_mgf`` are raised to at least -EXP_FLOOR (an upper bound on M stays one)
+#: exponents relative to a sum's largest term are raised to at least -EXP_FLOOR before exp (in ``log_mgf`` an
+#: upper bound stays one; bounds/saddle.py and bounds/pld.py use it too): e^-700 cannot change a sum whose
+#: largest term is 1, and numpy's exp is many times slower on subnormal results
 EXP_FLOOR = 700.0
 
 
@@ -104,20 +106,22 @@ class LatticeMeasure:
             cache.update({(sign, j): v for j, v in zip(missing, values)})
         return np.array([cache[(sign, j)] for j in js])
 
-    @property
+    @cached_property
     def mgf_block(self) -> int:
         """Block size of ``log_mgf``: the largest power of two within MGF_BLOCK_SDS standard deviations."""
         return 1 << max(0, int(math.log2(MGF_BLOCK_SDS * math.sqrt(self.moments[1]))))
 
+    @cached_property
+    def _mgf_block_starts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Offsets from the mean of the first index, and masses, of the non-empty blocks of ``log_mgf``."""
+        block = self.mgf_block
+        mass = np.concatenate([self.arr, np.zeros(-self.n % block)]).reshape(-1, block).sum(axis=1)
+        nonzero = np.flatnonzero(mass)
+        return self.start + nonzero * block - self.moments[0], mass[nonzero]
+
     def _mgf_blocks(self, sign: float) -> tuple[np.ndarray, np.ndarray]:
-        """Offsets from the mean (the block's last index for sign > 0, its first otherwise) and masses of
-        the non-empty blocks of ``log_mgf``."""
-        if "_mgf_block_cache" not in self.__dict__:
-            block = self.mgf_block
-            mass = np.concatenate([self.arr, np.zeros(-self.n % block)]).reshape(-1, block).sum(axis=1)
-            nonzero = np.flatnonzero(mass)
-            self.__dict__["_mgf_block_cache"] = (self.start + nonzero * block - self.moments[0], mass[nonzero])
-        first, mass = self.__dict__["_mgf_block_cache"]
+        """Offsets (the block's last index for sign > 0, its first otherwise) and masses of the blocks."""
+        first, mass = self._mgf_block_starts
         return (first + (self.mgf_block - 1) if sign > 0 else first), mass
 
     def normalised(self) -> "LatticeMeasure":

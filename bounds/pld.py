@@ -17,13 +17,13 @@ proofs/rounded_test.py.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from scipy import fft as sfft
 
-from bounds.lattice import UNIT_ROUNDOFF, LatticeMeasure, Spectrum, coarsen_round, coarsen_up, window
+from bounds.lattice import EXP_FLOOR, UNIT_ROUNDOFF, LatticeMeasure, Spectrum, coarsen_round, coarsen_up, window
 from bounds.pld_discretize import dots, lower_step, upper_step
 from bounds.saddle import StepCumulants, minimal_tilt, saddle_tilt
 
@@ -34,7 +34,7 @@ TAIL_TOLERANCE = 1e-12
 #: sent to +inf (upper) or clamped (lower): they cannot move ε but would widen every transform
 CUTOFF_FRACTION = 1e-5
 #: largest term (relative to the largest) that the suffix sums of ``_log_suffix`` may drop
-DROPPED = math.exp(-700.0)
+DROPPED = math.exp(-EXP_FLOOR)
 #: a bracket wider than WIDE max(1, upper) is recomputed with a tilt chosen from it (``direction_bracket``)
 WIDE = 1e-2
 TILT_PASSES = 3
@@ -80,6 +80,16 @@ class DirectionBracket:
     upper: float
     lam: float
     h: float
+
+    @property
+    def narrow(self) -> bool:
+        """Finite and at most WIDE max(1, upper) wide."""
+        width = self.upper - self.lower
+        return math.isfinite(width) and width <= WIDE * max(1.0, self.upper)
+
+    def intersected(self, other: "DirectionBracket") -> "DirectionBracket":
+        """This bracket narrowed by another certified one of the same direction (tilt and grid kept)."""
+        return replace(self, lower=max(self.lower, other.lower), upper=min(self.upper, other.upper))
 
 
 # ------------------------------------------------------------------------------------------ composition
@@ -147,7 +157,7 @@ def _log_suffix(arr: np.ndarray, log_w: np.ndarray, upward: bool) -> np.ndarray:
     if top == -np.inf:
         return np.full(arr.size + 1, -np.inf)
     scaled -= top
-    scaled[scaled < -700.0] = -np.inf
+    scaled[scaled < -EXP_FLOOR] = -np.inf
     smallest = float(np.min(arr, where=arr > 0, initial=1.0))
     b = -math.log(smallest) + float(np.max(np.abs(log_w))) + abs(top) + 1.0
     rel = 16.0 * UNIT_ROUNDOFF * (arr.size + b)
@@ -251,16 +261,12 @@ def direction_bracket(components, delta: float, res: Resolution = Resolution(),
     guess = sum(n * float(cum(lam_s)[1][0]) for cum, n in cums)
     found = _bracket_at_tilt(components, cums, delta, res, minimal_tilt(cums, guess, lam_s), lower)
     for _ in range(TILT_PASSES - 1):
-        if not lower or _narrow(found):
+        if not lower or found.narrow:
             break
         guess = _next_guess(found, guess)
         again = _bracket_at_tilt(components, cums, delta, res, minimal_tilt(cums, guess, cums[0][0].max_tilt), True)
-        found = DirectionBracket(max(found.lower, again.lower), min(found.upper, again.upper), again.lam, again.h)
+        found = again.intersected(found)
     return found
-
-
-def _narrow(found: DirectionBracket) -> bool:
-    return math.isfinite(found.upper - found.lower) and found.upper - found.lower <= WIDE * max(1.0, found.upper)
 
 
 def _next_guess(found: DirectionBracket, guess: float) -> float:

@@ -14,9 +14,7 @@ import math
 import numpy as np
 from scipy import special
 
-#: exponents below -EXP_FLOOR (relative to the largest term) are raised to it: e^-700 is far below anything
-#: that can change a sum whose largest term is 1, and numpy's exp is many times slower on subnormal results
-EXP_FLOOR = 700.0
+from bounds.lattice import EXP_FLOOR
 
 
 class StepCumulants:
