@@ -8,8 +8,9 @@ which contains every point of V; so the MILP with the tightened bounds has the s
 A neuron whose interval no longer contains 0 is stabilised by fixing its binary (mip_encoding's doc), and
 every improved l or u rewrites its big-M row in place, so the next LP already uses it. An infeasible LP
 proves V empty; the LP point of deepest violation is a cheap candidate counterexample. Sweeps repeat
-while they stabilise at least ``MIN_STABILISED`` of the remaining unstable neurons. On WK17a sample 9 at eps = 0.09382 this proves the one class CROWN leaves open robust by LP alone
-in 25 s; with bounds tightened over the whole set, the MILP at 0.0938 took 70 s.
+while they stabilise at least ``MIN_STABILISED`` of the remaining unstable neurons. On WK17a sample 9 at
+eps = 0.09382 this proves the one class CROWN leaves open robust by LP alone in 25 s; with bounds tightened
+over the whole set, the MILP at 0.0938 took 70 s.
 """
 from __future__ import annotations
 

@@ -11,7 +11,6 @@ backward_lower's, up to the order of summation (tests/verify/test_patches.py).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import torch
@@ -98,18 +97,6 @@ def _patch_bounds(net: Network, stop: int, domain: InputSet, relax: dict):
             K, S, off = (K - 1) * op.stride[0] + op.weight.shape[-1], S * op.stride[0], off * op.stride[0] + op.padding[0]
             P = P.reshape(*lead, -1)
     P = P * _windows(center.new_ones(1, *net.shapes[0]), K, S, off, grid)
-    value = _min_linear(P, domain, lambda t: _windows(t, K, S, off, grid)) + bias
+    # entries outside the input are 0 in P, so a window's norm is its dense row's norm
+    value = domain.min_linear(P, lambda coeffs, t: (coeffs * _windows(t, K, S, off, grid)).sum(-1)) + bias
     return value[:, :channels].reshape(N, -1), -value[:, channels:].reshape(N, -1)
-
-
-def _min_linear(P: torch.Tensor, domain: InputSet, window) -> torch.Tensor:
-    """InputSet.min_linear on windows: the box A c - |A| r, the lp ball A x - eps ||A||_q, or the larger of
-    both for a ball intersected with a box (entries outside the input are 0 in P, so the norms are the
-    dense rows' norms)."""
-    center, radius = (window(t) for t in ((domain.upper + domain.lower) / 2, (domain.upper - domain.lower) / 2))
-    box = (P * center).sum(-1) - (P.abs() * radius).sum(-1)
-    if domain.norm == math.inf:
-        return box
-    dual = {2.0: 2.0, 1.0: math.inf}[domain.norm]
-    ball = (P * window(domain.center)).sum(-1) - domain.eps * torch.linalg.vector_norm(P, ord=dual, dim=-1)
-    return torch.maximum(ball, box) if domain.box_constrained else ball

@@ -51,27 +51,31 @@ class InputSet:
             raise ValueError("the perturbation set is empty: x is farther than eps from [x_min, x_max]")
         return InputSet(x, eps_value, norm, lower, upper, x_min is not None or x_max is not None)
 
-    def min_linear(self, A: torch.Tensor) -> torch.Tensor:
+    def min_linear(self, A: torch.Tensor, dot=None) -> torch.Tensor:
         """min over the set of A x', for A of shape [B, S, *shape] (B = 1 or N); returns [N, S].
 
         l-inf/box: A c - |A| r with c, r the box centre and radius. lp: A x - eps ||A||_q with 1/p + 1/q = 1
         (Hoelder; proofs/verify_relu_relaxation.py); with a box as well, the larger of the two (both are
-        valid lower bounds).
+        valid lower bounds). ``dot(A, t)`` gives the rows of A times a tensor t shaped like x; other layouts
+        of A (verify/patches.py: one window per row, zero outside the input) pass their own, the norm being
+        taken over A's last dimension.
         """
-        A = A.flatten(2)
+        if dot is None:
+            A = A.flatten(2)
+            dot = _rows_dot
+        if self.norm == math.inf or self.box_constrained:
+            box = dot(A, (self.upper + self.lower) / 2) - dot(A.abs(), (self.upper - self.lower) / 2)
         if self.norm == math.inf:
-            return self._box_min(A)
+            return box
         dual = {2.0: 2.0, 1.0: math.inf}[self.norm]
-        ball = _rows_dot(A, self.center.flatten(1)) - self.eps * torch.linalg.vector_norm(A, ord=dual, dim=-1)
-        return torch.maximum(ball, self._box_min(A)) if self.box_constrained else ball
-
-    def _box_min(self, A):
-        center, radius = ((self.upper + self.lower) / 2).flatten(1), ((self.upper - self.lower) / 2).flatten(1)
-        return _rows_dot(A, center) - _rows_dot(A.abs(), radius)
+        ball = dot(A, self.center) - self.eps * torch.linalg.vector_norm(A, ord=dual, dim=-1)
+        return torch.maximum(ball, box) if self.box_constrained else ball
 
 
-def _rows_dot(A: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """[N, S]: A[n] v[n] for A [B, S, D] (B = 1 or N) and v [N, D]; one matrix product when A is shared."""
+def _rows_dot(A: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """[N, S]: A[n] t[n] for A [B, S, D] (B = 1 or N) and t [N, *shape] with D elements; one matrix product
+    when A is shared."""
+    v = t.flatten(1)
     return v @ A[0].T if A.shape[0] == 1 else (A @ v.unsqueeze(-1)).squeeze(-1)
 
 
